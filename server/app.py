@@ -1,0 +1,353 @@
+"""The Quart-trio app: a thin adapter between WebSockets/HTTP and the core hub.
+
+It decodes frames, feeds the hub under one lock (so the hub sees one event at
+a time and effects are carried out in the order produced), and carries out
+the effects: store first, then deliveries, timers and logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import trio
+from quart import Response, request, websocket
+from quart_trio import QuartTrio
+
+from . import protocol as p
+from .core import (
+    CancelTimer,
+    CloseSession,
+    CoreError,
+    Deliver,
+    Effect,
+    Hub,
+    IdSource,
+    Lifecycle,
+    Message,
+    Persist,
+    SecretIds,
+    StartTimer,
+    verify_password,
+)
+from .demo import bootstrap_demo
+from .metrics import Metrics
+from .store import Store
+from .timers import Key, Timers
+
+log = logging.getLogger("ringlab.server")
+
+#: Frames queued for one client before it counts as a slow consumer (closed 1008).
+SEND_QUEUE = 4096
+#: Seconds an operator login token stays valid.
+TOKEN_TTL = 12 * 3600.0
+
+
+@dataclass
+class ServerConfig:
+    """How one reference server instance runs. Time and ids are injected."""
+
+    db: str = ":memory:"
+    demo: bool = True  # create the demo account on an empty database
+    threaded: bool = True  # blocking work in a thread (False under the virtual clock)
+    clock: Callable[[], float] = time.time
+    ids: IdSource = field(default_factory=SecretIds)
+    salt: Callable[[], bytes] = lambda: secrets.token_bytes(16)
+    heartbeat_interval: float = p.HEARTBEAT_INTERVAL
+    dead_peer_timeout: float = p.DEAD_PEER_TIMEOUT
+    session_grace: float = p.SESSION_GRACE
+
+
+class LoginRequest(msgspec.Struct):
+    login: str
+    password: str
+
+
+class Connection:
+    """One WebSocket connection, bound to a hub session after ``hello``."""
+
+    def __init__(self, role: p.Role) -> None:
+        self.role = role
+        self.session_id: str | None = None
+        self.send, self.outgoing = trio.open_memory_channel[str](SEND_QUEUE)
+        self.scope = trio.CancelScope()
+        self.close_with: tuple[int, str] | None = None
+        self.last_rx = trio.current_time()
+
+    def push(self, text: str) -> None:
+        try:
+            self.send.send_nowait(text)
+        except trio.WouldBlock:
+            self.close(1008, "slow consumer: send queue full")
+
+    def close(self, code: int, reason: str) -> None:
+        if self.close_with is None:
+            self.close_with = (code, reason)
+        self.scope.cancel()
+
+
+class ChatServer:
+    """The running server: hub, store, timers, connections and metrics."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.hub = Hub(config.ids, grace=config.session_grace)
+        self.metrics = Metrics()
+        self.timers = Timers()
+        self.conns: dict[str, Connection] = {}
+        self.lock = trio.Lock()
+        self.store: Store
+        self.demo_logins: list[tuple[str, str]] = []
+
+    def now(self) -> float:
+        return self.config.clock()
+
+    async def blocking(self, fn: Callable[[], Any]) -> Any:
+        return await trio.to_thread.run_sync(fn) if self.config.threaded else fn()
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, nursery: trio.Nursery) -> None:
+        self.store = await Store.open(self.config.db, threaded=self.config.threaded)
+        if self.config.demo and await self.store.is_empty():
+            self.demo_logins = await bootstrap_demo(self.store, self.config.salt, self.blocking)
+        loaded = await self.store.load(self.now())
+        self.hub.load(loaded.accounts, loaded.operators, loaded.buttons)
+        await self.execute(self.hub.restore(self.now(), loaded.open_rooms, loaded.members))
+        nursery.start_soon(self.timers.serve, self._fire)
+
+    async def stop(self) -> None:
+        for conn in list(self.conns.values()):
+            conn.close(1001, "server shutting down")
+        await self.store.close()
+
+    async def _fire(self, key: Key) -> None:
+        async with self.lock:
+            await self.execute(self.hub.timer(self.now(), key))
+
+    # ------------------------------------------------------------ effects
+
+    async def execute(self, effects: list[Effect]) -> None:
+        """Carry out effects: store first, so nothing is shown before it is kept."""
+        records = [fx.record for fx in effects if isinstance(fx, Persist)]
+        if records:
+            await self.store.apply(records)
+            self.metrics.messages.inc(sum(isinstance(r, Message) for r in records))
+        for fx in effects:
+            if isinstance(fx, Deliver):
+                conn = self.conns.get(fx.session_id)
+                if conn is not None:
+                    conn.push(p.encode(fx.message))
+            elif isinstance(fx, CloseSession):
+                conn = self.conns.pop(fx.session_id, None)
+                if conn is not None:
+                    conn.close(fx.code, fx.reason)
+            elif isinstance(fx, StartTimer):
+                delay = max(0.0, fx.at - self.now())
+                self.timers.start(fx.key, trio.current_time() + delay)
+            elif isinstance(fx, CancelTimer):
+                self.timers.cancel(fx.key)
+            elif isinstance(fx, Lifecycle):
+                self.metrics.observe(fx.event, fx.fields)
+                log.info("%s", json.dumps({"event": fx.event, **fx.fields}, default=str))
+
+    # ------------------------------------------------------------ websockets
+
+    async def serve_connection(self, ws: Any, role: p.Role) -> None:
+        """Run one WebSocket connection from accept to close."""
+        await ws.accept()
+        conn = Connection(role)
+        self.metrics.connections.labels(role).inc()
+        try:
+            with conn.scope:
+                if await self._handshake(ws, conn):
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(self._writer, ws, conn)
+                        nursery.start_soon(self._heartbeat, conn)
+                        await self._reader(ws, conn)
+        finally:
+            with trio.CancelScope(shield=True):
+                self.metrics.connections.labels(role).dec()
+                sid = conn.session_id
+                if sid is not None and self.conns.get(sid) is conn:
+                    del self.conns[sid]
+                    async with self.lock:
+                        await self.execute(self.hub.disconnect(self.now(), sid))
+                if conn.close_with is not None:
+                    await _quiet_close(ws, *conn.close_with)
+
+    async def _handshake(self, ws: Any, conn: Connection) -> bool:
+        """Read ``hello`` and bind the connection to a session; False if refused."""
+        raw = None
+        with trio.move_on_after(self.config.dead_peer_timeout):
+            raw = await ws.receive()
+        if raw is None:
+            conn.close(4408, "no hello in time")
+            return False
+        try:
+            hello = p.decode_inbound(conn.role, raw)
+            if not isinstance(hello, p.OperatorHello | p.VisitorHello):
+                raise p.FrameError("not_authenticated", "the first frame must be `hello`",
+                                   getattr(hello, "id", None))
+            operator_id = None
+            if isinstance(hello, p.OperatorHello):
+                operator_id = await self.store.token_operator(hello.token, self.now())
+                if operator_id is None:
+                    raise p.FrameError("auth_failed", "the token is not valid (log in again)")
+            async with self.lock:
+                try:
+                    if operator_id is not None:
+                        session, effects = self.hub.operator_connect(self.now(), operator_id,
+                                                                     hello)
+                    else:
+                        session, effects = self.hub.visitor_connect(self.now(), hello)
+                except CoreError as exc:
+                    raise p.FrameError(exc.code, exc.message) from None
+                old = self.conns.get(session.id)
+                if old is not None:
+                    old.close(4001, "superseded by a newer connection")
+                self.conns[session.id] = conn
+                conn.session_id = session.id
+                await self.execute(effects)
+            return True
+        except p.FrameError as exc:
+            await _quiet_send(ws, self._error_frame(exc))
+            conn.close(4401 if exc.code in ("auth_failed", "not_authenticated") else 4400,
+                       exc.message[:120])
+            return False
+
+    def _error_frame(self, exc: p.FrameError) -> str:
+        self.metrics.frame_errors.labels(exc.code).inc()
+        return p.encode(p.Error(code=exc.code, message=exc.message, ref=exc.ref))
+
+    async def _reader(self, ws: Any, conn: Connection) -> None:
+        sid = conn.session_id
+        assert sid is not None
+        while True:
+            raw = await ws.receive()
+            conn.last_rx = trio.current_time()
+            try:
+                msg = p.decode_inbound(conn.role, raw)
+            except p.FrameError as exc:
+                conn.push(self._error_frame(exc))
+                continue
+            if isinstance(msg, p.Ack):
+                self.hub.ack(sid, msg.seq)
+            elif isinstance(msg, p.Ping):
+                conn.push(p.encode(p.Pong()))
+            elif isinstance(msg, p.Pong):
+                pass
+            elif isinstance(msg, p.OperatorHello | p.VisitorHello):
+                conn.push(self._error_frame(p.FrameError(
+                    "not_authenticated", "`hello` was already sent on this connection")))
+            else:
+                async with self.lock:
+                    await self.execute(self.hub.handle(self.now(), sid, msg))
+
+    async def _writer(self, ws: Any, conn: Connection) -> None:
+        async for text in conn.outgoing:
+            await ws.send(text)
+
+    async def _heartbeat(self, conn: Connection) -> None:
+        ping = p.encode(p.Ping())
+        while True:
+            await trio.sleep(self.config.heartbeat_interval)
+            if trio.current_time() - conn.last_rx > self.config.dead_peer_timeout:
+                conn.close(4408, "heartbeat timeout")
+                return
+            conn.push(ping)
+
+    # ------------------------------------------------------------ HTTP
+
+    async def login(self, body: LoginRequest) -> dict[str, Any] | None:
+        op = await self.store.operator_by_login(body.login)
+        if op is None or not await self.blocking(
+                lambda: verify_password(body.password, op.password_hash)):
+            return None
+        token = self.config.ids("tok")
+        await self.store.add_token(token, op.id, self.now(), TOKEN_TTL)
+        log.info("%s", json.dumps({"event": "operator_login", "operator": op.id}))
+        return {"token": token, "operator": {"id": op.id, "login": op.login, "name": op.name,
+                                             "account": op.account_id, "is_admin": op.is_admin}}
+
+
+async def _quiet_send(ws: Any, text: str) -> None:
+    try:
+        await ws.send(text)
+    except Exception:  # the peer may be gone already; nothing to tell it then
+        log.debug("could not send to a closing connection", exc_info=True)
+
+
+async def _quiet_close(ws: Any, code: int, reason: str) -> None:
+    try:
+        await ws.close(code, reason)
+    except Exception:
+        log.debug("could not close a closing connection", exc_info=True)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data), status=status, content_type="application/json")
+
+
+def create_app(config: ServerConfig | None = None) -> QuartTrio:
+    """Build the reference server's app; ``app.chat`` is its :class:`ChatServer`."""
+    chat = ChatServer(config or ServerConfig())
+    app = QuartTrio(__name__)
+    app.chat = chat  # type: ignore[attr-defined]
+
+    @app.before_serving
+    async def startup() -> None:
+        await chat.start(app.nursery)
+
+    @app.after_serving
+    async def shutdown() -> None:
+        await chat.stop()
+
+    @app.websocket("/ws/operator")
+    async def ws_operator() -> None:
+        await chat.serve_connection(websocket._get_current_object(), "operator")
+
+    @app.websocket("/ws/visitor")
+    async def ws_visitor() -> None:
+        await chat.serve_connection(websocket._get_current_object(), "visitor")
+
+    @app.post("/api/login")
+    async def login() -> Response:
+        try:
+            body = msgspec.json.decode(await request.get_data(), type=LoginRequest)
+        except msgspec.MsgspecError as exc:
+            return _json({"error": "invalid_field", "message": str(exc)}, 400)
+        result = await chat.login(body)
+        if result is None:
+            return _json({"error": "auth_failed", "message": "wrong login or password"}, 401)
+        return _json(result)
+
+    @app.post("/api/logout")
+    async def logout() -> Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if token:
+            await chat.store.revoke_token(token)
+        return Response("", status=204)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return _json({"status": "ok", "connections": len(chat.conns)})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(chat.metrics.render(), content_type="text/plain; version=0.0.4")
+
+    @app.get("/")
+    async def index() -> Response:
+        return _json({"service": "ringlab reference chat server",
+                      "endpoints": ["/ws/operator", "/ws/visitor", "/api/login", "/api/logout",
+                                    "/healthz", "/metrics"],
+                      "docs": "docs/protocol.md"})
+
+    return app

@@ -1,0 +1,67 @@
+"""Proactive chat invitations: an operator invites a visitor on the site."""
+
+from __future__ import annotations
+
+from .. import protocol as p
+from .effects import Ctx
+from .errors import IllegalTransition, NotFound
+from .machines import INVITATION, InvitationEvent, step
+from .model import Invitation, OperatorPresence, Visitor
+from .rooms import open_room
+from .views import operator_party
+
+
+def invite(ctx: Ctx, op: OperatorPresence, visitor_id: str, text: str) -> Invitation:
+    st = ctx.state
+    account_id = op.operator.account_id
+    visitor = st.visitors.get((account_id, visitor_id))
+    if visitor is None:
+        raise NotFound(f"no visitor {visitor_id!r} on the site")
+    if visitor.invitation_id is not None or visitor.call_id is not None:
+        raise IllegalTransition("visitor", "operator", "busy", "invite_visitor")
+    if st.open_rooms_of(account_id, visitor_id):
+        raise IllegalTransition("visitor", "operator", "chatting", "invite_visitor")
+    inv = Invitation(st.ids("inv"), account_id, op.operator.id, visitor_id, text, ctx.now)
+    st.invitations[inv.id] = inv
+    visitor.invitation_id = inv.id
+    ctx.persist(inv)
+    info = p.InvitationInfo(invitation=inv.id, operator=operator_party(op), text=text)
+    ctx.to_visitor(account_id, visitor_id, p.Invitation(info))
+    ctx.log("invitation_sent", invitation=inv.id, operator=op.operator.id, visitor=visitor_id)
+    return inv
+
+
+def reply(ctx: Ctx, visitor: Visitor, inv: Invitation, accept: bool) -> str | None:
+    """The visitor accepts (a room opens with the inviting operator) or declines."""
+    if inv.visitor_id != visitor.id:
+        raise NotFound(f"no invitation {inv.id!r}")
+    event = InvitationEvent.ACCEPT if accept else InvitationEvent.DECLINE
+    inv.state = step("invitation", INVITATION, "visitor", inv.state, event)
+    _finish(ctx, inv, visitor)
+    result = "accepted" if accept else "declined"
+    ctx.to_operator(inv.operator_id, p.InvitationResult(inv.id, visitor.id, result))
+    if not accept:
+        return None
+    room = open_room(ctx, account_id=inv.account_id, visitor_id=visitor.id,
+                     operator_id=inv.operator_id, invitation_id=inv.id)
+    inv.room_id = room.id
+    ctx.persist(inv)
+    return room.id
+
+
+def cancel(ctx: Ctx, inv: Invitation, reason: str) -> None:
+    """The invitation is withdrawn: by its operator, or because either side left."""
+    inv.state = step("invitation", INVITATION, "operator", inv.state, InvitationEvent.CANCEL)
+    visitor = ctx.state.visitors.get((inv.account_id, inv.visitor_id))
+    _finish(ctx, inv, visitor)
+    ctx.to_visitor(inv.account_id, inv.visitor_id, p.InvitationEnded(inv.id, reason))
+    ctx.to_operator(inv.operator_id, p.InvitationResult(inv.id, inv.visitor_id, "cancelled"))
+
+
+def _finish(ctx: Ctx, inv: Invitation, visitor: Visitor | None) -> None:
+    inv.ended_at = ctx.now
+    ctx.state.invitations.pop(inv.id, None)
+    if visitor is not None and visitor.invitation_id == inv.id:
+        visitor.invitation_id = None
+    ctx.persist(inv)
+    ctx.log(f"invitation_{inv.state.value}", invitation=inv.id)

@@ -1,0 +1,203 @@
+"""Entities of the core: what the server knows and keeps.
+
+Plain mutable dataclasses. Account data (accounts, operators, buttons) comes
+from the store; the rest is the live state the hub changes in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .machines import CallState, InvitationState, RoomState
+from .outbox import Outbox
+
+
+class Binding(StrEnum):
+    """What a second concurrent page instance presenting a known visitor id gets."""
+
+    LEGACY = "legacy"  # joins that visitor and its room: the merge fault
+    STRICT = "strict"  # gets a fresh visitor id and its own room
+
+
+@dataclass(slots=True)
+class Settings:
+    """Per-account settings; seconds for times."""
+
+    ring_timeout: float = 120.0
+    max_chats: int = 5
+    binding: Binding = Binding.LEGACY
+
+
+@dataclass(slots=True)
+class Account:
+    id: str
+    name: str
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass(slots=True)
+class Operator:
+    id: str
+    account_id: str
+    login: str
+    name: str
+    password_hash: str
+    is_admin: bool = False
+
+
+@dataclass(slots=True)
+class Button:
+    id: str
+    account_id: str
+    name: str
+
+
+@dataclass(slots=True)
+class Session:
+    """A client's logical session; it outlives a connection by the grace period."""
+
+    id: str
+    role: str  # "operator" | "visitor"
+    account_id: str
+    owner: str  # operator id, or page-instance id for visitors
+    resume_token: str
+    outbox: Outbox = field(default_factory=Outbox)
+    connected: bool = True
+    # request id -> the reply sent, so a resent request is answered, not re-applied
+    replies: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OperatorPresence:
+    operator: Operator
+    status: str = "online"  # chosen by the operator: online | away
+    sessions: set[str] = field(default_factory=set)
+    rooms: set[str] = field(default_factory=set)
+
+    @property
+    def shown_status(self) -> str:
+        """online / away as chosen, or offline when no session is alive."""
+        return self.status if self.sessions else "offline"
+
+
+@dataclass(slots=True)
+class PageInstance:
+    id: str
+    visitor_id: str
+    session_id: str
+    button_id: str
+    url: str
+    title: str
+    referrer: str
+    arrived_at: float
+    last_seen: float
+
+
+@dataclass(slots=True)
+class Visitor:
+    """A visitor id on the site; in legacy binding it may hold several people."""
+
+    id: str
+    account_id: str
+    arrived_at: float
+    pages: dict[str, PageInstance] = field(default_factory=dict)
+    call_id: str | None = None
+    room_ids: set[str] = field(default_factory=set)
+    invitation_id: str | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    id: str
+    account_id: str
+    button_id: str
+    visitor_id: str
+    page_instance_id: str
+    created_at: float
+    state: CallState = CallState.RINGING
+    ringing: dict[str, float] = field(default_factory=dict)  # operator id -> ring start
+    declined: set[str] = field(default_factory=set)
+    accepted_by: str | None = None
+    accepted_at: float | None = None
+    ended_at: float | None = None
+    end_reason: str | None = None
+    room_id: str | None = None
+
+
+@dataclass(slots=True)
+class Message:
+    room_id: str
+    n: int
+    role: str
+    sender_id: str
+    sender_name: str
+    text: str
+    at: float
+
+
+@dataclass(slots=True)
+class Room:
+    id: str
+    account_id: str
+    visitor_id: str
+    opened_at: float
+    call_id: str | None = None
+    invitation_id: str | None = None
+    state: RoomState = RoomState.OPEN
+    operators: list[str] = field(default_factory=list)
+    invited: dict[str, str] = field(default_factory=dict)  # invitee -> inviter
+    messages: list[Message] = field(default_factory=list)
+    closed_at: float | None = None
+    close_reason: str | None = None
+
+
+@dataclass(slots=True)
+class Membership:
+    """An operator's time in a room (for transcripts)."""
+
+    room_id: str
+    operator_id: str
+    joined_at: float
+    left_at: float | None = None
+
+
+@dataclass(slots=True)
+class Invitation:
+    id: str
+    account_id: str
+    operator_id: str
+    visitor_id: str
+    text: str
+    created_at: float
+    state: InvitationState = InvitationState.PENDING
+    ended_at: float | None = None
+    room_id: str | None = None
+
+
+@dataclass(slots=True)
+class Conflict:
+    """Two concurrent page instances presented one visitor id: a likely bad button code."""
+
+    id: str
+    account_id: str
+    visitor_id: str
+    first_page_instance: str
+    second_page_instance: str
+    first_url: str
+    second_url: str
+    binding: Binding
+    assigned_visitor_id: str
+    at: float
+
+
+@dataclass(slots=True)
+class OfflineMessage:
+    id: str
+    account_id: str
+    visitor_id: str
+    name: str
+    email: str
+    text: str
+    at: float
+    call_id: str | None = None

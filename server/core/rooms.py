@@ -1,0 +1,183 @@
+"""Rooms: one visitor, one or more operators, a numbered message history."""
+
+from __future__ import annotations
+
+from .. import protocol as p
+from .effects import Ctx
+from .errors import Forbidden, InvalidRequest, LimitReached
+from .machines import CALL, ROOM, CallEvent, RoomEvent, step
+from .model import Membership, Message, Room
+from .views import operator_party, room_info
+
+
+def participant_sessions(ctx: Ctx, room: Room) -> list[str]:
+    """Every session that sees the room: its operators' and its visitor's pages."""
+    st = ctx.state
+    sids: list[str] = []
+    for op_id in room.operators:
+        sids.extend(sorted(st.operators[op_id].sessions))
+    visitor = st.visitors.get((room.account_id, room.visitor_id))
+    if visitor is not None:
+        sids.extend(sorted(pg.session_id for pg in visitor.pages.values()))
+    return sids
+
+
+def open_room(
+    ctx: Ctx,
+    *,
+    account_id: str,
+    visitor_id: str,
+    operator_id: str,
+    call_id: str | None = None,
+    invitation_id: str | None = None,
+) -> Room:
+    """Open a room for a visitor and its first operator and tell both."""
+    st = ctx.state
+    room = Room(
+        id=st.ids("room"),
+        account_id=account_id,
+        visitor_id=visitor_id,
+        opened_at=ctx.now,
+        call_id=call_id,
+        invitation_id=invitation_id,
+        operators=[operator_id],
+    )
+    st.rooms[room.id] = room
+    st.visitor_rooms.setdefault((account_id, visitor_id), set()).add(room.id)
+    st.operators[operator_id].rooms.add(room.id)
+    ctx.dirty_operators.add(operator_id)
+    ctx.persist(room)
+    ctx.persist(Membership(room.id, operator_id, ctx.now))
+    ctx.send_many(participant_sessions(ctx, room), p.RoomOpened(room_info(st, room)))
+    ctx.log("room_opened", room=room.id, account=account_id, visitor=visitor_id,
+            operator=operator_id, call=call_id, invitation=invitation_id)
+    return room
+
+
+def require_operator(room: Room, operator_id: str) -> None:
+    if operator_id not in room.operators:
+        raise Forbidden(f"you are not in room {room.id!r}")
+
+
+def require_visitor(room: Room, visitor_id: str) -> None:
+    if room.visitor_id != visitor_id:
+        raise Forbidden(f"room {room.id!r} is not yours")
+
+
+def post_message(ctx: Ctx, room: Room, sender: p.Party, text: str) -> int:
+    """Store a message under the room's next number and deliver it to everyone."""
+    room.state = step("room", ROOM, sender.role, room.state, RoomEvent.MESSAGE)
+    if not text.strip():
+        raise InvalidRequest("send: `text` is blank")
+    n = len(room.messages) + 1
+    msg = Message(room.id, n, sender.role, sender.id, sender.name, text, ctx.now)
+    room.messages.append(msg)
+    ctx.persist(msg)
+    event = p.ChatMessage(room=room.id, n=n, sender=sender, text=text, at=ctx.now)
+    ctx.send_many(participant_sessions(ctx, room), event)
+    return n
+
+
+def typing(ctx: Ctx, room: Room, sender: p.Party, on: bool, sender_sessions: set[str]) -> None:
+    step("room", ROOM, sender.role, room.state, RoomEvent.TYPING)
+    event = p.TypingEvent(room=room.id, sender=sender, on=on)
+    ctx.send_many((s for s in participant_sessions(ctx, room) if s not in sender_sessions), event)
+
+
+def operator_leave(ctx: Ctx, room: Room, operator_id: str, reason: str) -> None:
+    """An operator leaves (X, or went offline); the last one leaving ends the room."""
+    st = ctx.state
+    room.state = step("room", ROOM, "operator", room.state, RoomEvent.OPERATOR_LEAVE)
+    op = st.operators[operator_id]
+    if len(room.operators) == 1:
+        end_room(ctx, room, f"operator_{reason}")
+        return
+    room.operators.remove(operator_id)
+    op.rooms.discard(room.id)
+    ctx.dirty_operators.add(operator_id)
+    ctx.persist(Membership(room.id, operator_id, 0.0, ctx.now))
+    ctx.to_operator(operator_id, p.RoomClosed(room=room.id, reason="you_left"))
+    ctx.send_many(participant_sessions(ctx, room),
+                  p.ParticipantLeft(room=room.id, who=operator_party(op), reason=reason))
+    ctx.log("operator_left_room", room=room.id, operator=operator_id, reason=reason)
+
+
+def end_room(ctx: Ctx, room: Room, reason: str) -> None:
+    """Close the room for everyone, with ``reason``."""
+    st = ctx.state
+    role = "visitor" if reason.startswith("visitor") else "operator"
+    room.state = step("room", ROOM, role, room.state, RoomEvent.END)
+    ctx.send_many(participant_sessions(ctx, room), p.RoomClosed(room=room.id, reason=reason))
+    for invitee in sorted(room.invited):
+        ctx.to_operator(invitee, p.RoomInviteEnded(room=room.id, reason="room_closed"))
+    room.invited.clear()
+    for op_id in room.operators:
+        st.operators[op_id].rooms.discard(room.id)
+        ctx.dirty_operators.add(op_id)
+        ctx.persist(Membership(room.id, op_id, 0.0, ctx.now))
+    room.closed_at = ctx.now
+    room.close_reason = reason
+    ctx.persist(room)
+    rooms = st.visitor_rooms.get((room.account_id, room.visitor_id))
+    if rooms is not None:
+        rooms.discard(room.id)
+        if not rooms:
+            del st.visitor_rooms[(room.account_id, room.visitor_id)]
+    if room.call_id is not None and room.call_id in st.calls:
+        call = st.calls[room.call_id]
+        call.state = step("call", CALL, role, call.state, CallEvent.CLOSE)
+        call.ended_at = ctx.now
+        call.end_reason = reason
+        ctx.persist(call)
+        st.retire_call(call)
+    ctx.log("room_closed", room=room.id, account=room.account_id, reason=reason,
+            messages=len(room.messages), duration=ctx.now - room.opened_at)
+    st.retire_room(room)
+
+
+def invite_operator(ctx: Ctx, room: Room, inviter: str, invitee: str) -> None:
+    """Offer another operator of the account a joinable tab for this room."""
+    st = ctx.state
+    step("room", ROOM, "operator", room.state, RoomEvent.INVITE_OPERATOR)
+    require_operator(room, inviter)
+    target = st.operators.get(invitee)
+    if target is None or target.operator.account_id != room.account_id:
+        raise Forbidden(f"no operator {invitee!r} in your account")
+    if invitee in room.operators:
+        raise InvalidRequest(f"operator {invitee!r} is already in the room")
+    if not target.sessions:
+        raise LimitReached(f"operator {invitee!r} is offline")
+    if invitee in room.invited:
+        return
+    room.invited[invitee] = inviter
+    info = p.RoomInviteInfo(room=room.id, sender=operator_party(st.operators[inviter]),
+                            visitor=room_info(st, room).visitor)
+    ctx.to_operator(invitee, p.RoomInvite(invite=info))
+
+
+def join(ctx: Ctx, room: Room, operator_id: str, max_chats: int) -> None:
+    """An invited operator joins: it gets the whole history, the others a notice."""
+    st = ctx.state
+    step("room", ROOM, "operator", room.state, RoomEvent.JOIN)
+    if operator_id not in room.invited:
+        raise Forbidden(f"you were not invited to room {room.id!r}")
+    op = st.operators[operator_id]
+    if len(op.rooms) >= max_chats:
+        raise LimitReached(f"you already have {len(op.rooms)} chats (max {max_chats})")
+    others = participant_sessions(ctx, room)
+    del room.invited[operator_id]
+    room.operators.append(operator_id)
+    op.rooms.add(room.id)
+    ctx.dirty_operators.add(operator_id)
+    ctx.persist(Membership(room.id, operator_id, ctx.now))
+    ctx.send_many(others, p.ParticipantJoined(room=room.id, who=operator_party(op)))
+    ctx.to_operator(operator_id, p.RoomOpened(room_info(st, room)))
+    ctx.log("operator_joined_room", room=room.id, operator=operator_id)
+
+
+def decline_join(ctx: Ctx, room: Room, operator_id: str) -> None:
+    if operator_id not in room.invited:
+        raise Forbidden(f"you were not invited to room {room.id!r}")
+    del room.invited[operator_id]
+    ctx.to_operator(operator_id, p.RoomInviteEnded(room=room.id, reason="declined"))
+

@@ -1,0 +1,73 @@
+"""Running the reference server under Hypercorn's trio worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from .app import ChatServer, ServerConfig, create_app
+
+
+@dataclass
+class RunningServer:
+    """A server started by :func:`open_server`: where it listens and its internals."""
+
+    url: str
+    chat: ChatServer
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+
+def hypercorn_config(host: str, port: int) -> HypercornConfig:
+    config = HypercornConfig()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    config.graceful_timeout = 5.0
+    # our own heartbeats detect dead peers; Hypercorn's would close idle browsers
+    config.websocket_ping_interval = None
+    return config
+
+
+async def serve_reference(
+    config: ServerConfig,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    task_status: trio.TaskStatus[RunningServer] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until ``shutdown_trigger`` returns (or forever); reports the URL when ready."""
+    app = create_app(config)
+    chat: ChatServer = app.chat  # type: ignore[attr-defined]
+
+    class _Started:
+        def started(self, binds: list[str]) -> None:
+            task_status.started(RunningServer(binds[0], chat))
+
+    await hypercorn_serve(app, hypercorn_config(host, port),  # type: ignore[arg-type]
+                          shutdown_trigger=shutdown_trigger,
+                          task_status=_Started())  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def open_server(config: ServerConfig | None = None,
+                      host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[RunningServer]:
+    """Run a reference server on a free loopback port for the duration of the block."""
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        running: RunningServer = await nursery.start(
+            lambda task_status: serve_reference(config or ServerConfig(), host, port,
+                                                shutdown_trigger=stop.wait,
+                                                task_status=task_status))
+        try:
+            yield running
+        finally:
+            stop.set()
