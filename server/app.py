@@ -193,8 +193,11 @@ class ChatServer:
         try:
             hello = p.decode_inbound(conn.role, raw)
             if not isinstance(hello, p.OperatorHello | p.VisitorHello):
-                raise p.FrameError("not_authenticated", "the first frame must be `hello`",
-                                   getattr(hello, "id", None))
+                raise p.FrameError(
+                    "not_authenticated",
+                    "the first frame must be `hello`",
+                    getattr(hello, "id", None),
+                )
             operator_id = None
             if isinstance(hello, p.OperatorHello):
                 operator_id = await self.store.token_operator(hello.token, self.now())
@@ -202,10 +205,10 @@ class ChatServer:
                     raise p.FrameError("auth_failed", "the token is not valid (log in again)")
             async with self.lock:
                 try:
-                    if operator_id is not None:
-                        session, effects = self.hub.operator_connect(self.now(), operator_id,
-                                                                     hello)
+                    if isinstance(hello, p.OperatorHello) and operator_id is not None:
+                        session, effects = self.hub.operator_connect(self.now(), operator_id, hello)
                     else:
+                        assert isinstance(hello, p.VisitorHello)
                         session, effects = self.hub.visitor_connect(self.now(), hello)
                 except CoreError as exc:
                     raise p.FrameError(exc.code, exc.message) from None
@@ -218,8 +221,10 @@ class ChatServer:
             return True
         except p.FrameError as exc:
             await _quiet_send(ws, self._error_frame(exc))
-            conn.close(4401 if exc.code in ("auth_failed", "not_authenticated") else 4400,
-                       exc.message[:120])
+            conn.close(
+                4401 if exc.code in ("auth_failed", "not_authenticated") else 4400,
+                exc.message[:120],
+            )
             return False
 
     def _error_frame(self, exc: p.FrameError) -> str:
@@ -244,8 +249,13 @@ class ChatServer:
             elif isinstance(msg, p.Pong):
                 pass
             elif isinstance(msg, p.OperatorHello | p.VisitorHello):
-                conn.push(self._error_frame(p.FrameError(
-                    "not_authenticated", "`hello` was already sent on this connection")))
+                conn.push(
+                    self._error_frame(
+                        p.FrameError(
+                            "not_authenticated", "`hello` was already sent on this connection"
+                        )
+                    )
+                )
             else:
                 async with self.lock:
                     await self.execute(self.hub.handle(self.now(), sid, msg))
@@ -268,13 +278,22 @@ class ChatServer:
     async def login(self, body: LoginRequest) -> dict[str, Any] | None:
         op = await self.store.operator_by_login(body.login)
         if op is None or not await self.blocking(
-                lambda: verify_password(body.password, op.password_hash)):
+            lambda: verify_password(body.password, op.password_hash)
+        ):
             return None
         token = self.config.ids("tok")
         await self.store.add_token(token, op.id, self.now(), TOKEN_TTL)
         log.info("%s", json.dumps({"event": "operator_login", "operator": op.id}))
-        return {"token": token, "operator": {"id": op.id, "login": op.login, "name": op.name,
-                                             "account": op.account_id, "is_admin": op.is_admin}}
+        return {
+            "token": token,
+            "operator": {
+                "id": op.id,
+                "login": op.login,
+                "name": op.name,
+                "account": op.account_id,
+                "is_admin": op.is_admin,
+            },
+        }
 
 
 async def _quiet_send(ws: Any, text: str) -> None:
@@ -311,11 +330,13 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
 
     @app.websocket("/ws/operator")
     async def ws_operator() -> None:
-        await chat.serve_connection(websocket._get_current_object(), "operator")
+        ws = websocket._get_current_object()  # type: ignore[attr-defined]
+        await chat.serve_connection(ws, "operator")
 
     @app.websocket("/ws/visitor")
     async def ws_visitor() -> None:
-        await chat.serve_connection(websocket._get_current_object(), "visitor")
+        ws = websocket._get_current_object()  # type: ignore[attr-defined]
+        await chat.serve_connection(ws, "visitor")
 
     @app.post("/api/login")
     async def login() -> Response:
@@ -345,9 +366,19 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
 
     @app.get("/")
     async def index() -> Response:
-        return _json({"service": "ringlab reference chat server",
-                      "endpoints": ["/ws/operator", "/ws/visitor", "/api/login", "/api/logout",
-                                    "/healthz", "/metrics"],
-                      "docs": "docs/protocol.md"})
+        return _json(
+            {
+                "service": "ringlab reference chat server",
+                "endpoints": [
+                    "/ws/operator",
+                    "/ws/visitor",
+                    "/api/login",
+                    "/api/logout",
+                    "/healthz",
+                    "/metrics",
+                ],
+                "docs": "docs/protocol.md",
+            }
+        )
 
     return app

@@ -25,8 +25,15 @@ async def bootstrap_demo(
     """Create account ``demo`` with two operators and one button; return the logins."""
     operators = []
     for login, name, password, admin in OPERATORS:
-        hashed = await blocking(lambda pw=password: hash_password(pw, salt()))
+
+        def hashed_password(pw: str = password) -> str:
+            return hash_password(pw, salt())
+
+        hashed = await blocking(hashed_password)
         operators.append(Operator(f"op_{login}", ACCOUNT, login, name, hashed, admin))
-    await store.add_account(Account(ACCOUNT, "Demo Shop", Settings()), operators,
-                            [Button(BUTTON, ACCOUNT, "Main chat button")])
+    await store.add_account(
+        Account(ACCOUNT, "Demo Shop", Settings()),
+        operators,
+        [Button(BUTTON, ACCOUNT, "Main chat button")],
+    )
     return [(login, password) for login, _, password, _ in OPERATORS]

@@ -62,7 +62,7 @@ class FrameError(Exception):
         self.ref = ref
 
 
-class _Msg(msgspec.Struct, tag_field="type", omit_defaults=True, frozen=True):
+class _Msg(msgspec.Struct, tag_field="type", omit_defaults=True):
     """Base of every wire message."""
 
 
@@ -261,8 +261,17 @@ class Bye(_Msg, tag="bye"):
 
 
 OperatorRequest = (
-    SetStatus | Accept | Decline | Send | Typing | Close | InviteVisitor | CancelInvitation
-    | InviteOperator | Join | DeclineJoin
+    SetStatus
+    | Accept
+    | Decline
+    | Send
+    | Typing
+    | Close
+    | InviteVisitor
+    | CancelInvitation
+    | InviteOperator
+    | Join
+    | DeclineJoin
 )
 VisitorRequest = PlaceCall | Hangup | Send | Typing | Close | InvitationReply | LeaveMessage | Bye
 OperatorInbound = OperatorHello | Ack | Ping | Pong | OperatorRequest
@@ -437,15 +446,32 @@ class InvitationEnded(_Msg, tag="invitation_ended"):
     seq: int = 0
 
 
-SharedEvent = Ok | Error | Ping | Pong | Welcome | ChatMessage | TypingEvent | RoomOpened | RoomClosed
+SharedEvent = (
+    Ok | Error | Ping | Pong | Welcome | ChatMessage | TypingEvent | RoomOpened | RoomClosed
+)
 OperatorEvent = (
-    SharedEvent | OperatorSnapshot | Ring | RingStop | ParticipantJoined | ParticipantLeft
-    | RoomInvite | RoomInviteEnded | OperatorStatusEvent | VisitorArrived | VisitorLeft
+    SharedEvent
+    | OperatorSnapshot
+    | Ring
+    | RingStop
+    | ParticipantJoined
+    | ParticipantLeft
+    | RoomInvite
+    | RoomInviteEnded
+    | OperatorStatusEvent
+    | VisitorArrived
+    | VisitorLeft
     | InvitationResult
 )
 VisitorEvent = (
-    SharedEvent | VisitorSnapshot | ParticipantJoined | ParticipantLeft | Availability | CallState
-    | Invitation | InvitationEnded
+    SharedEvent
+    | VisitorSnapshot
+    | ParticipantJoined
+    | ParticipantLeft
+    | Availability
+    | CallState
+    | Invitation
+    | InvitationEnded
 )
 #: Server messages that take a sequence number (everything but these).
 UNSEQUENCED = (Welcome, Ping, Pong)
@@ -454,7 +480,7 @@ _encoder = msgspec.json.Encoder()
 _raw = msgspec.json.Decoder(type=dict[str, Any])
 _inbound_types: dict[Role, Any] = {"operator": OperatorInbound, "visitor": VisitorInbound}
 _inbound_tags: dict[Role, frozenset[str]] = {
-    role: frozenset(cls.__struct_config__.tag for cls in union.__args__)  # type: ignore[attr-defined]
+    role: frozenset(cls.__struct_config__.tag for cls in union.__args__)
     for role, union in _inbound_types.items()
 }
 _event_decoders: dict[Role, msgspec.json.Decoder[Any]] = {

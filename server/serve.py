@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import cast
 
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -49,24 +50,35 @@ async def serve_reference(
     chat: ChatServer = app.chat  # type: ignore[attr-defined]
 
     class _Started:
-        def started(self, binds: list[str]) -> None:
-            task_status.started(RunningServer(binds[0], chat))
+        """Hypercorn reports its bound URLs; we report a :class:`RunningServer`."""
 
-    await hypercorn_serve(app, hypercorn_config(host, port),  # type: ignore[arg-type]
-                          shutdown_trigger=shutdown_trigger,
-                          task_status=_Started())  # type: ignore[arg-type]
+        def started(self, binds: list[str] | None = None) -> None:
+            task_status.started(RunningServer((binds or [""])[0], chat))
+
+    await hypercorn_serve(
+        app,
+        hypercorn_config(host, port),
+        shutdown_trigger=shutdown_trigger,
+        task_status=cast("trio.TaskStatus[list[str]]", _Started()),
+    )
 
 
 @asynccontextmanager
-async def open_server(config: ServerConfig | None = None,
-                      host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[RunningServer]:
+async def open_server(
+    config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[RunningServer]:
     """Run a reference server on a free loopback port for the duration of the block."""
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         running: RunningServer = await nursery.start(
-            lambda task_status: serve_reference(config or ServerConfig(), host, port,
-                                                shutdown_trigger=stop.wait,
-                                                task_status=task_status))
+            lambda task_status: serve_reference(
+                config or ServerConfig(),
+                host,
+                port,
+                shutdown_trigger=stop.wait,
+                task_status=task_status,
+            )
+        )
         try:
             yield running
         finally:

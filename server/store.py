@@ -11,7 +11,7 @@ import hashlib
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import trio
 
@@ -83,19 +83,44 @@ CREATE INDEX IF NOT EXISTS calls_account ON calls (account_id, created_at);
 _UPSERT: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
     Account: (
         "INSERT OR REPLACE INTO accounts VALUES (?,?,?,?,?)",
-        lambda a: (a.id, a.name, a.settings.ring_timeout, a.settings.max_chats,
-                   a.settings.binding.value),
+        lambda a: (
+            a.id,
+            a.name,
+            a.settings.ring_timeout,
+            a.settings.max_chats,
+            a.settings.binding.value,
+        ),
     ),
     Call: (
         "INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        lambda c: (c.id, c.account_id, c.button_id, c.visitor_id, c.page_instance_id,
-                   c.state.value, c.created_at, c.accepted_by, c.accepted_at, c.ended_at,
-                   c.end_reason, c.room_id),
+        lambda c: (
+            c.id,
+            c.account_id,
+            c.button_id,
+            c.visitor_id,
+            c.page_instance_id,
+            c.state.value,
+            c.created_at,
+            c.accepted_by,
+            c.accepted_at,
+            c.ended_at,
+            c.end_reason,
+            c.room_id,
+        ),
     ),
     Room: (
         "INSERT OR REPLACE INTO rooms VALUES (?,?,?,?,?,?,?,?,?)",
-        lambda r: (r.id, r.account_id, r.visitor_id, r.call_id, r.invitation_id, r.state.value,
-                   r.opened_at, r.closed_at, r.close_reason),
+        lambda r: (
+            r.id,
+            r.account_id,
+            r.visitor_id,
+            r.call_id,
+            r.invitation_id,
+            r.state.value,
+            r.opened_at,
+            r.closed_at,
+            r.close_reason,
+        ),
     ),
     Message: (
         "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
@@ -103,8 +128,17 @@ _UPSERT: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
     ),
     Invitation: (
         "INSERT OR REPLACE INTO invitations VALUES (?,?,?,?,?,?,?,?,?)",
-        lambda i: (i.id, i.account_id, i.operator_id, i.visitor_id, i.text, i.state.value,
-                   i.created_at, i.ended_at, i.room_id),
+        lambda i: (
+            i.id,
+            i.account_id,
+            i.operator_id,
+            i.visitor_id,
+            i.text,
+            i.state.value,
+            i.created_at,
+            i.ended_at,
+            i.room_id,
+        ),
     ),
     OfflineMessage: (
         "INSERT INTO offline_messages VALUES (?,?,?,?,?,?,?,?)",
@@ -112,9 +146,18 @@ _UPSERT: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
     ),
     Conflict: (
         "INSERT INTO conflicts VALUES (?,?,?,?,?,?,?,?,?,?)",
-        lambda c: (c.id, c.account_id, c.visitor_id, c.first_page_instance,
-                   c.second_page_instance, c.first_url, c.second_url, c.binding.value,
-                   c.assigned_visitor_id, c.at),
+        lambda c: (
+            c.id,
+            c.account_id,
+            c.visitor_id,
+            c.first_page_instance,
+            c.second_page_instance,
+            c.first_url,
+            c.second_url,
+            c.binding.value,
+            c.assigned_visitor_id,
+            c.at,
+        ),
     ),
 }
 
@@ -161,6 +204,7 @@ class Store:
     async def open(cls, path: str, *, threaded: bool = True) -> Store:
         """Open (creating if needed) the database at ``path`` (``:memory:`` for tests)."""
         runner = in_thread() if threaded else inline
+
         def connect() -> sqlite3.Connection:
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
@@ -185,10 +229,11 @@ class Store:
             self._db.execute("COMMIT")
             return result
 
-        return await self._run(run)
+        return cast(T, await self._run(run))
 
     async def _query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        return await self._run(lambda: self._db.execute(sql, args).fetchall())
+        rows = await self._run(lambda: self._db.execute(sql, args).fetchall())
+        return cast(list[tuple[Any, ...]], rows)
 
     # ---------------------------------------------------------------- writes
 
@@ -198,32 +243,46 @@ class Store:
         if batch:
             await self._tx(lambda db: _write(db, batch))
 
-    async def add_account(self, account: Account, operators: Iterable[Operator],
-                          buttons: Iterable[Button]) -> None:
+    async def add_account(
+        self, account: Account, operators: Iterable[Operator], buttons: Iterable[Button]
+    ) -> None:
         def write(db: sqlite3.Connection) -> None:
             _write(db, [account])
-            db.executemany("INSERT INTO operators VALUES (?,?,?,?,?,?)",
-                           [(o.id, o.account_id, o.login, o.name, o.password_hash,
-                             int(o.is_admin)) for o in operators])
-            db.executemany("INSERT INTO buttons VALUES (?,?,?)",
-                           [(b.id, b.account_id, b.name) for b in buttons])
+            db.executemany(
+                "INSERT INTO operators VALUES (?,?,?,?,?,?)",
+                [
+                    (o.id, o.account_id, o.login, o.name, o.password_hash, int(o.is_admin))
+                    for o in operators
+                ],
+            )
+            db.executemany(
+                "INSERT INTO buttons VALUES (?,?,?)",
+                [(b.id, b.account_id, b.name) for b in buttons],
+            )
 
         await self._tx(write)
 
     async def add_token(self, token: str, operator_id: str, now: float, ttl: float) -> None:
-        await self._tx(lambda db: db.execute(
-            "INSERT INTO tokens VALUES (?,?,?,?)", (token_hash(token), operator_id, now, now + ttl)))
+        await self._tx(
+            lambda db: db.execute(
+                "INSERT INTO tokens VALUES (?,?,?,?)",
+                (token_hash(token), operator_id, now, now + ttl),
+            )
+        )
 
     async def token_operator(self, token: str, now: float) -> str | None:
         """The operator a live token belongs to, or None."""
         rows = await self._query(
             "SELECT operator_id FROM tokens WHERE token_hash=? AND expires_at>?",
-            token_hash(token), now)
+            token_hash(token),
+            now,
+        )
         return rows[0][0] if rows else None
 
     async def revoke_token(self, token: str) -> None:
-        await self._tx(lambda db: db.execute("DELETE FROM tokens WHERE token_hash=?",
-                                             (token_hash(token),)))
+        await self._tx(
+            lambda db: db.execute("DELETE FROM tokens WHERE token_hash=?", (token_hash(token),))
+        )
 
     # ---------------------------------------------------------------- reads
 
@@ -243,24 +302,45 @@ class Store:
         """
 
         def read(db: sqlite3.Connection) -> Loaded:
-            db.execute("UPDATE calls SET state='missed', ended_at=?, end_reason='server_restart'"
-                       " WHERE state='ringing'", (now,))
-            db.execute("UPDATE invitations SET state='cancelled', ended_at=? WHERE state='pending'",
-                       (now,))
-            accounts = [Account(r[0], r[1], Settings(r[2], r[3], Binding(r[4])))
-                        for r in db.execute("SELECT * FROM accounts ORDER BY id")]
+            db.execute(
+                "UPDATE calls SET state='missed', ended_at=?, end_reason='server_restart'"
+                " WHERE state='ringing'",
+                (now,),
+            )
+            db.execute(
+                "UPDATE invitations SET state='cancelled', ended_at=? WHERE state='pending'", (now,)
+            )
+            accounts = [
+                Account(r[0], r[1], Settings(r[2], r[3], Binding(r[4])))
+                for r in db.execute("SELECT * FROM accounts ORDER BY id")
+            ]
             operators = [_operator(r) for r in db.execute("SELECT * FROM operators ORDER BY id")]
             buttons = [Button(*r) for r in db.execute("SELECT * FROM buttons ORDER BY id")]
-            rooms = [Room(id=r[0], account_id=r[1], visitor_id=r[2], call_id=r[3],
-                          invitation_id=r[4], state=RoomState(r[5]), opened_at=r[6])
-                     for r in db.execute("SELECT * FROM rooms WHERE state='open' ORDER BY id")]
+            rooms = [
+                Room(
+                    id=r[0],
+                    account_id=r[1],
+                    visitor_id=r[2],
+                    call_id=r[3],
+                    invitation_id=r[4],
+                    state=RoomState(r[5]),
+                    opened_at=r[6],
+                )
+                for r in db.execute("SELECT * FROM rooms WHERE state='open' ORDER BY id")
+            ]
             by_id = {room.id: room for room in rooms}
-            for r in db.execute("SELECT m.* FROM messages m JOIN rooms r ON r.id=m.room_id"
-                                " WHERE r.state='open' ORDER BY m.room_id, m.n"):
+            for r in db.execute(
+                "SELECT m.* FROM messages m JOIN rooms r ON r.id=m.room_id"
+                " WHERE r.state='open' ORDER BY m.room_id, m.n"
+            ):
                 by_id[r[0]].messages.append(Message(*r))
-            members = [Membership(*r) for r in db.execute(
-                "SELECT ro.* FROM room_operators ro JOIN rooms r ON r.id=ro.room_id"
-                " WHERE r.state='open' AND ro.left_at IS NULL ORDER BY ro.joined_at")]
+            members = [
+                Membership(*r)
+                for r in db.execute(
+                    "SELECT ro.* FROM room_operators ro JOIN rooms r ON r.id=ro.room_id"
+                    " WHERE r.state='open' AND ro.left_at IS NULL ORDER BY ro.joined_at"
+                )
+            ]
             return Loaded(accounts, operators, buttons, rooms, members)
 
         return await self._tx(read)
@@ -270,21 +350,40 @@ class Store:
         return [Message(*r) for r in rows]
 
     async def calls(self, account_id: str) -> list[Call]:
-        rows = await self._query("SELECT * FROM calls WHERE account_id=? ORDER BY created_at",
-                                 account_id)
-        return [Call(id=r[0], account_id=r[1], button_id=r[2], visitor_id=r[3],
-                     page_instance_id=r[4], state=CallState(r[5]), created_at=r[6],
-                     accepted_by=r[7], accepted_at=r[8], ended_at=r[9], end_reason=r[10],
-                     room_id=r[11]) for r in rows]
+        rows = await self._query(
+            "SELECT * FROM calls WHERE account_id=? ORDER BY created_at", account_id
+        )
+        return [
+            Call(
+                id=r[0],
+                account_id=r[1],
+                button_id=r[2],
+                visitor_id=r[3],
+                page_instance_id=r[4],
+                state=CallState(r[5]),
+                created_at=r[6],
+                accepted_by=r[7],
+                accepted_at=r[8],
+                ended_at=r[9],
+                end_reason=r[10],
+                room_id=r[11],
+            )
+            for r in rows
+        ]
 
     async def conflicts(self, account_id: str) -> list[Conflict]:
-        rows = await self._query("SELECT * FROM conflicts WHERE account_id=? ORDER BY at",
-                                 account_id)
-        return [Conflict(*r[:7], Binding(r[7]), r[8], r[9]) for r in rows]
+        rows = await self._query(
+            "SELECT * FROM conflicts WHERE account_id=? ORDER BY at", account_id
+        )
+        return [
+            Conflict(r[0], r[1], r[2], r[3], r[4], r[5], r[6], Binding(r[7]), r[8], r[9])
+            for r in rows
+        ]
 
     async def offline_messages(self, account_id: str) -> list[OfflineMessage]:
-        rows = await self._query("SELECT * FROM offline_messages WHERE account_id=? ORDER BY at",
-                                 account_id)
+        rows = await self._query(
+            "SELECT * FROM offline_messages WHERE account_id=? ORDER BY at", account_id
+        )
         return [OfflineMessage(*r) for r in rows]
 
 
@@ -296,12 +395,16 @@ def _write(db: sqlite3.Connection, batch: list[Any]) -> None:
     for record in batch:
         if isinstance(record, Membership):
             if record.left_at is None:
-                db.execute("INSERT INTO room_operators VALUES (?,?,?,NULL)",
-                           (record.room_id, record.operator_id, record.joined_at))
+                db.execute(
+                    "INSERT INTO room_operators VALUES (?,?,?,NULL)",
+                    (record.room_id, record.operator_id, record.joined_at),
+                )
             else:
-                db.execute("UPDATE room_operators SET left_at=? WHERE room_id=? AND "
-                           "operator_id=? AND left_at IS NULL",
-                           (record.left_at, record.room_id, record.operator_id))
+                db.execute(
+                    "UPDATE room_operators SET left_at=? WHERE room_id=? AND "
+                    "operator_id=? AND left_at IS NULL",
+                    (record.left_at, record.room_id, record.operator_id),
+                )
             continue
         sql, row = _UPSERT[type(record)]
         db.execute(sql, row(record))

@@ -29,12 +29,25 @@ async def _until_interrupted() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-              help="TCP port (0 picks a free one).")
-@click.option("--db", default="ringlab.db", show_default=True,
-              help="SQLite database file (':memory:' keeps nothing).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port (0 picks a free one).",
+)
+@click.option(
+    "--db",
+    default="ringlab.db",
+    show_default=True,
+    help="SQLite database file (':memory:' keeps nothing).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 def serve(host: str, port: int, db: str, log_level: str) -> None:
     """Run the reference chat server (Hypercorn, trio worker)."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
@@ -42,9 +55,14 @@ def serve(host: str, port: int, db: str, log_level: str) -> None:
     async def run() -> None:
         async with trio.open_nursery() as nursery:
             running: RunningServer = await nursery.start(
-                lambda task_status: serve_reference(ServerConfig(db=db), host, port,
-                                                    shutdown_trigger=_until_interrupted,
-                                                    task_status=task_status))
+                lambda task_status: serve_reference(
+                    ServerConfig(db=db),
+                    host,
+                    port,
+                    shutdown_trigger=_until_interrupted,
+                    task_status=task_status,
+                )
+            )
             click.echo(f"ringlab reference server on {running.url}  (Ctrl-C stops)")
             click.echo(f"  operator websocket  {running.ws_url}/ws/operator")
             click.echo(f"  visitor websocket   {running.ws_url}/ws/visitor")

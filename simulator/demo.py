@@ -28,16 +28,20 @@ async def run_demo(say: Callable[[str], None]) -> None:
     async with open_server(ServerConfig(db=":memory:")) as server:
         step(f"reference server listening on {server.url}")
         creds = [await login(server.url, name, pw) for name, _, pw, _ in demo.OPERATORS]
-        ops = []
+        hellos = [p.OperatorHello(token=c["token"]) for c in creds]
         async with (
-            open_client(server.ws_url, "operator", p.OperatorHello(token=creds[0]["token"])) as alice,
-            open_client(server.ws_url, "operator", p.OperatorHello(token=creds[1]["token"])) as bob,
+            open_client(server.ws_url, "operator", hellos[0]) as alice,
+            open_client(server.ws_url, "operator", hellos[1]) as bob,
         ):
             ops = [("Alice", alice), ("Bob", bob)]
             step("Alice and Bob are online in their consoles")
-            hello = p.VisitorHello(account=demo.ACCOUNT, button=demo.BUTTON,
-                                   page_instance="demo-page-1", url="http://shop.example/pricing",
-                                   title="Pricing")
+            hello = p.VisitorHello(
+                account=demo.ACCOUNT,
+                button=demo.BUTTON,
+                page_instance="demo-page-1",
+                url="http://shop.example/pricing",
+                title="Pricing",
+            )
             async with open_client(server.ws_url, "visitor", hello) as visitor:
                 step("a visitor opens the pricing page and clicks the chat button")
                 call = (await visitor.request(p.PlaceCall(id=visitor.next_id()))).call
@@ -51,12 +55,12 @@ async def run_demo(say: Callable[[str], None]) -> None:
                     step(f"{name}'s console stops ringing ({stop.reason})")
                 room = reply.room or ""
                 await visitor.next(p.RoomOpened)
-                await visitor.request(p.Send(id=visitor.next_id(), room=room,
-                                             text="Hi! Do you ship to Norway?"))
+                await visitor.request(
+                    p.Send(id=visitor.next_id(), room=room, text="Hi! Do you ship to Norway?")
+                )
                 got = await alice.next(p.ChatMessage)
                 step(f"Alice reads #{got.n}: {got.text!r}")
-                await alice.request(p.Send(id=alice.next_id(), room=room,
-                                           text="Yes, in 3-5 days."))
+                await alice.request(p.Send(id=alice.next_id(), room=room, text="Yes, in 3-5 days."))
                 got = await visitor.next(p.ChatMessage)
                 got = await visitor.next(p.ChatMessage)
                 step(f"the visitor reads #{got.n}: {got.text!r}")

@@ -71,15 +71,25 @@ class World:
 
     def operator(self, index: int, **hello: Any) -> str:
         session, effects = self.hub.operator_connect(
-            self.now, f"op{index}", p.OperatorHello(token="t", **hello))
+            self.now, f"op{index}", p.OperatorHello(token="t", **hello)
+        )
         self.apply(effects)
         return session.id
 
-    def visitor(self, page: str, visitor_id: str | None = None, url: str = "https://shop/",
-                **hello: Any) -> str:
-        session, effects = self.hub.visitor_connect(self.now, p.VisitorHello(
-            account="acc", button="btn", page_instance=page, url=url, visitor_id=visitor_id,
-            **hello))
+    def visitor(
+        self, page: str, visitor_id: str | None = None, url: str = "https://shop/", **hello: Any
+    ) -> str:
+        session, effects = self.hub.visitor_connect(
+            self.now,
+            p.VisitorHello(
+                account="acc",
+                button="btn",
+                page_instance=page,
+                url=url,
+                visitor_id=visitor_id,
+                **hello,
+            ),
+        )
         self.apply(effects)
         return session.id
 
@@ -87,8 +97,9 @@ class World:
         """Send a request; return its ok/error reply."""
         self.apply(self.hub.handle(self.now, session_id, request))
         ref = getattr(request, "id", None)
-        replies = [m for m in self.inbox[session_id]
-                   if isinstance(m, p.Ok | p.Error) and m.ref == ref]
+        replies = [
+            m for m in self.inbox[session_id] if isinstance(m, p.Ok | p.Error) and m.ref == ref
+        ]
         return replies[-1] if replies else None
 
     def drop(self, session_id: str) -> None:

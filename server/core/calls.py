@@ -49,8 +49,9 @@ def place_call(ctx: Ctx, visitor: Visitor, page_instance_id: str, button_id: str
     ctx.persist(call)
     ctx.timer(("ring_timeout", call.id), ctx.now + account.settings.ring_timeout)
     ctx.to_visitor(call.account_id, visitor.id, p.CallState(call.id, "ringing", False))
-    ctx.log("call_ringing", call=call.id, account=call.account_id, visitor=visitor.id,
-            button=button_id)
+    ctx.log(
+        "call_ringing", call=call.id, account=call.account_id, visitor=visitor.id, button=button_id
+    )
     for op in st.account_operators(call.account_id):
         if eligible(ctx, op):
             _ring(ctx, call, op)
@@ -68,8 +69,13 @@ def _ring(ctx: Ctx, call: Call, op: OperatorPresence) -> None:
 def _stop_ring(ctx: Ctx, call: Call, operator_id: str, reason: str) -> None:
     started = call.ringing.pop(operator_id)
     ctx.to_operator(operator_id, p.RingStop(call.id, reason))
-    ctx.log("ring_stopped", call=call.id, operator=operator_id, reason=reason,
-            duration=ctx.now - started)
+    ctx.log(
+        "ring_stopped",
+        call=call.id,
+        operator=operator_id,
+        reason=reason,
+        duration=ctx.now - started,
+    )
 
 
 def ring_info(st: State, call: Call) -> p.RingInfo:
@@ -101,12 +107,18 @@ def accept(ctx: Ctx, op: OperatorPresence, call: Call) -> str:
     if visitor is not None and visitor.call_id == call.id:
         visitor.call_id = None
     ctx.to_visitor(call.account_id, call.visitor_id, p.CallState(call.id, "accepted", False))
-    room = open_room(ctx, account_id=call.account_id, visitor_id=call.visitor_id,
-                     operator_id=op_id, call_id=call.id)
+    room = open_room(
+        ctx,
+        account_id=call.account_id,
+        visitor_id=call.visitor_id,
+        operator_id=op_id,
+        call_id=call.id,
+    )
     call.room_id = room.id
     ctx.persist(call)
-    ctx.log("call_accepted", call=call.id, operator=op_id, room=room.id,
-            wait=ctx.now - call.created_at)
+    ctx.log(
+        "call_accepted", call=call.id, operator=op_id, room=room.id, wait=ctx.now - call.created_at
+    )
     return room.id
 
 
@@ -149,8 +161,13 @@ def end_unanswered(ctx: Ctx, call: Call, event: CallEvent, reason: str) -> None:
     missed = call.state == CallState.MISSED
     ctx.to_visitor(call.account_id, call.visitor_id, p.CallState(call.id, call.state.value, missed))
     ctx.persist(call)
-    ctx.log(f"call_{call.state.value}", call=call.id, account=call.account_id, reason=reason,
-            wait=ctx.now - call.created_at)
+    ctx.log(
+        f"call_{call.state.value}",
+        call=call.id,
+        account=call.account_id,
+        reason=reason,
+        wait=ctx.now - call.created_at,
+    )
     st.retire_call(call)
 
 
@@ -181,8 +198,9 @@ def reconcile(ctx: Ctx) -> None:
             elif not can_ring and ringing_here:
                 _stop_ring(ctx, call, op_id, _ineligible_reason(op))
     for account_id in sorted(ctx.dirty_accounts):
-        online = any(op.sessions and op.status == "online"
-                     for op in st.account_operators(account_id))
+        online = any(
+            op.sessions and op.status == "online" for op in st.account_operators(account_id)
+        )
         if st.available.get(account_id) != online:
             st.available[account_id] = online
             for visitor in st.account_visitors(account_id):

@@ -111,4 +111,3 @@ class Ctx:
 
     def log(self, event: str, **fields: Any) -> None:
         self.effects.append(Lifecycle(event, fields))
-

@@ -13,16 +13,16 @@ from typing import Any
 
 from .. import protocol as p
 from . import calls, invitations, presence, rooms
-from .effects import CancelTimer, CloseSession, Ctx, Deliver, Effect, StartTimer
+from .effects import CloseSession, Ctx, Deliver, Effect, StartTimer
 from .errors import AuthFailed, CoreError, Forbidden, InvalidRequest
 from .ids import IdSource
+from .machines import CallEvent
 from .model import (
     Account,
     Binding,
     Button,
     Conflict,
     Membership,
-    Message,
     OfflineMessage,
     Operator,
     PageInstance,
@@ -48,8 +48,9 @@ class Hub:
 
     # ------------------------------------------------------------ loading
 
-    def load(self, accounts: Iterable[Account], operators: Iterable[Operator],
-             buttons: Iterable[Button]) -> None:
+    def load(
+        self, accounts: Iterable[Account], operators: Iterable[Operator], buttons: Iterable[Button]
+    ) -> None:
         """Take the account data the store holds."""
         for account in accounts:
             self.state.add_account(account)
@@ -58,8 +59,9 @@ class Hub:
         for button in buttons:
             self.state.add_button(button)
 
-    def restore(self, now: float, open_rooms: Iterable[Room],
-                members: Iterable[Membership]) -> list[Effect]:
+    def restore(
+        self, now: float, open_rooms: Iterable[Room], members: Iterable[Membership]
+    ) -> list[Effect]:
         """Take back the rooms a previous process left open.
 
         Everyone in them is treated as disconnected at ``now``: whoever does not
@@ -88,8 +90,9 @@ class Hub:
 
     # ------------------------------------------------------------ sessions
 
-    def operator_connect(self, now: float, operator_id: str,
-                         hello: p.OperatorHello) -> tuple[Session, list[Effect]]:
+    def operator_connect(
+        self, now: float, operator_id: str, hello: p.OperatorHello
+    ) -> tuple[Session, list[Effect]]:
         """An authenticated operator's ``hello``: resume its session or start one."""
         st = self.state
         op = st.operators.get(operator_id)
@@ -116,8 +119,13 @@ class Hub:
             raise AuthFailed("unknown account or button")
         ctx = Ctx(st, now)
         old = st.sessions.get(hello.session) if hello.session else None
-        if (old is not None and old.role == "visitor" and old.account_id == account.id
-                and old.resume_token == hello.resume_token and old.owner == hello.page_instance):
+        if (
+            old is not None
+            and old.role == "visitor"
+            and old.account_id == account.id
+            and old.resume_token == hello.resume_token
+            and old.owner == hello.page_instance
+        ):
             self._resume(ctx, old, hello.last_seq)
             return old, ctx.effects
         key = (account.id, hello.page_instance)
@@ -139,10 +147,20 @@ class Hub:
             visitor = existing or Visitor(visitor_id, account.id, now)
             st.visitors[(account.id, visitor_id)] = visitor
             visitor.pages[hello.page_instance] = PageInstance(
-                hello.page_instance, visitor_id, session.id, button.id, hello.url, hello.title,
-                hello.referrer, now, now)
+                hello.page_instance,
+                visitor_id,
+                session.id,
+                button.id,
+                hello.url,
+                hello.title,
+                hello.referrer,
+                now,
+                now,
+            )
             st.pages[key] = visitor_id
-        ctx.effects.append(Deliver(session.id, self._welcome(session, False, visitor_id=visitor.id)))
+        ctx.effects.append(
+            Deliver(session.id, self._welcome(session, False, visitor_id=visitor.id))
+        )
         ctx.send(session.id, self._visitor_snapshot(visitor))
         presence.visitor_seen(ctx, visitor, new=new)
         return session, ctx.effects
@@ -159,12 +177,28 @@ class Hub:
         first = min(existing.pages.values(), key=lambda pg: (pg.arrived_at, pg.id))
         binding = account.settings.binding
         assigned = claimed if binding == Binding.LEGACY else st.ids("v")
-        conflict = Conflict(st.ids("conflict"), account.id, claimed, first.id, hello.page_instance,
-                            first.url, hello.url, binding, assigned, ctx.now)
+        conflict = Conflict(
+            st.ids("conflict"),
+            account.id,
+            claimed,
+            first.id,
+            hello.page_instance,
+            first.url,
+            hello.url,
+            binding,
+            assigned,
+            ctx.now,
+        )
         ctx.persist(conflict)
-        ctx.log("visitor_id_conflict", account=account.id, visitor=claimed,
-                first_page=first.url, second_page=hello.url, binding=binding.value,
-                assigned=assigned)
+        ctx.log(
+            "visitor_id_conflict",
+            account=account.id,
+            visitor=claimed,
+            first_page=first.url,
+            second_page=hello.url,
+            binding=binding.value,
+            assigned=assigned,
+        )
         return assigned
 
     def _new_session(self, ctx: Ctx, role: str, account_id: str, owner: str) -> Session:
@@ -173,8 +207,13 @@ class Hub:
         st.sessions[session.id] = session
         return session
 
-    def _welcome(self, session: Session, resumed: bool, operator: p.OperatorInfo | None = None,
-                 visitor_id: str | None = None) -> p.Welcome:
+    def _welcome(
+        self,
+        session: Session,
+        resumed: bool,
+        operator: p.OperatorInfo | None = None,
+        visitor_id: str | None = None,
+    ) -> p.Welcome:
         return p.Welcome(
             role=session.role,  # type: ignore[arg-type]
             session=session.id,
@@ -187,8 +226,13 @@ class Hub:
             visitor_id=visitor_id,
         )
 
-    def _resume(self, ctx: Ctx, session: Session, last_seq: int | None,
-                operator: p.OperatorInfo | None = None) -> None:
+    def _resume(
+        self,
+        ctx: Ctx,
+        session: Session,
+        last_seq: int | None,
+        operator: p.OperatorInfo | None = None,
+    ) -> None:
         """Reattach a session: replay what the client missed, or send a fresh snapshot."""
         session.connected = True
         ctx.cancel(("session", session.id))
@@ -200,13 +244,20 @@ class Hub:
         ctx.effects.append(Deliver(session.id, self._welcome(session, True, operator, visitor_id)))
         missed = session.outbox.since(last_seq if last_seq is not None else 0)
         if missed is None:
-            snapshot = (self._operator_snapshot(session.owner) if session.role == "operator"
-                        else self._visitor_snapshot(self.state.visitor_of_session(session)))
+            snapshot = (
+                self._operator_snapshot(session.owner)
+                if session.role == "operator"
+                else self._visitor_snapshot(self.state.visitor_of_session(session))
+            )
             ctx.send(session.id, snapshot)
         else:
             ctx.effects.extend(Deliver(session.id, m) for m in missed)
-        ctx.log("session_resumed", session=session.id, role=session.role,
-                replayed=-1 if missed is None else len(missed))
+        ctx.log(
+            "session_resumed",
+            session=session.id,
+            role=session.role,
+            replayed=-1 if missed is None else len(missed),
+        )
 
     def disconnect(self, now: float, session_id: str) -> list[Effect]:
         """The session's connection is gone; the session waits the grace period."""
@@ -275,7 +326,7 @@ class Hub:
             reply: Any = p.Ok(ref=ref, **result) if ref is not None else None
         except CoreError as exc:
             reply = p.Error(code=exc.code, message=exc.message, ref=ref)
-        if reply is not None:
+        if reply is not None and ref is not None:
             ctx.send(session_id, reply)
             session.replies[ref] = reply
             if len(session.replies) > REMEMBERED_REQUESTS:
@@ -359,7 +410,7 @@ class Hub:
         call = self.state.call(s.account_id, r.call)
         if call.visitor_id != visitor.id:
             raise Forbidden(f"call {call.id!r} is not yours")
-        calls.end_unanswered(ctx, call, calls.CallEvent.VISITOR_LEFT, "visitor_left")
+        calls.end_unanswered(ctx, call, CallEvent.VISITOR_LEFT, "visitor_left")
         return {"call": call.id}
 
     def _v_send(self, ctx: Ctx, s: Session, r: p.Send) -> dict[str, Any]:
@@ -385,8 +436,9 @@ class Hub:
 
     def _invitation_reply(self, ctx: Ctx, s: Session, r: p.InvitationReply) -> dict[str, Any]:
         visitor = self.state.visitor_of_session(s)
-        room = invitations.reply(ctx, visitor, self.state.invitation(s.account_id, r.invitation),
-                                 r.accept)
+        room = invitations.reply(
+            ctx, visitor, self.state.invitation(s.account_id, r.invitation), r.accept
+        )
         return {"invitation": r.invitation, "room": room}
 
     def _leave_message(self, ctx: Ctx, s: Session, r: p.LeaveMessage) -> dict[str, Any]:
@@ -394,10 +446,24 @@ class Hub:
             raise InvalidRequest("leave_message: `text` is blank")
         visitor = self.state.visitor_of_session(s)
         ended = self.state.ended_calls
-        last_call = next((c.id for c in reversed(ended.values()) if c.visitor_id == visitor.id
-                          and c.account_id == s.account_id), None)
-        msg = OfflineMessage(self.state.ids("msg"), s.account_id, visitor.id, r.name, r.email,
-                             r.text, ctx.now, last_call)
+        last_call = next(
+            (
+                c.id
+                for c in reversed(ended.values())
+                if c.visitor_id == visitor.id and c.account_id == s.account_id
+            ),
+            None,
+        )
+        msg = OfflineMessage(
+            self.state.ids("msg"),
+            s.account_id,
+            visitor.id,
+            r.name,
+            r.email,
+            r.text,
+            ctx.now,
+            last_call,
+        )
         ctx.persist(msg)
         ctx.log("offline_message", account=s.account_id, visitor=visitor.id)
         return {}
@@ -417,17 +483,23 @@ class Hub:
             me=operator_info(op),
             operators=[operator_info(o) for o in st.account_operators(account_id)],
             visitors=[visitor_info(v) for v in st.account_visitors(account_id)],
-            rings=[calls.ring_info(st, c) for c in st.ringing_calls(account_id)
-                   if operator_id in c.ringing],
+            rings=[
+                calls.ring_info(st, c)
+                for c in st.ringing_calls(account_id)
+                if operator_id in c.ringing
+            ],
             rooms=[room_info(st, st.rooms[r]) for r in sorted(op.rooms)],
             room_invites=[
-                p.RoomInviteInfo(room.id, operator_party(st.operators[inviter]),
-                                 room_info(st, room).visitor)
-                for room in st.rooms.values() for invitee, inviter in room.invited.items()
+                p.RoomInviteInfo(
+                    room.id, operator_party(st.operators[inviter]), room_info(st, room).visitor
+                )
+                for room in st.rooms.values()
+                for invitee, inviter in room.invited.items()
                 if invitee == operator_id
             ],
-            invitations=sorted(i.id for i in st.invitations.values()
-                               if i.operator_id == operator_id),
+            invitations=sorted(
+                i.id for i in st.invitations.values() if i.operator_id == operator_id
+            ),
         )
 
     def _visitor_snapshot(self, visitor: Visitor) -> p.VisitorSnapshot:
@@ -440,8 +512,11 @@ class Hub:
             rooms=[room_info(st, r) for r in st.open_rooms_of(visitor.account_id, visitor.id)],
             call=call.id if call else None,
             call_state=call.state.value if call else None,
-            invitation=p.InvitationInfo(inv.id, operator_party(st.operators[inv.operator_id]),
-                                        inv.text) if inv else None,
+            invitation=p.InvitationInfo(
+                inv.id, operator_party(st.operators[inv.operator_id]), inv.text
+            )
+            if inv
+            else None,
         )
 
 

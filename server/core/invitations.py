@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .. import protocol as p
 from .effects import Ctx
 from .errors import IllegalTransition, NotFound
@@ -38,12 +40,17 @@ def reply(ctx: Ctx, visitor: Visitor, inv: Invitation, accept: bool) -> str | No
     event = InvitationEvent.ACCEPT if accept else InvitationEvent.DECLINE
     inv.state = step("invitation", INVITATION, "visitor", inv.state, event)
     _finish(ctx, inv, visitor)
-    result = "accepted" if accept else "declined"
+    result: Literal["accepted", "declined"] = "accepted" if accept else "declined"
     ctx.to_operator(inv.operator_id, p.InvitationResult(inv.id, visitor.id, result))
     if not accept:
         return None
-    room = open_room(ctx, account_id=inv.account_id, visitor_id=visitor.id,
-                     operator_id=inv.operator_id, invitation_id=inv.id)
+    room = open_room(
+        ctx,
+        account_id=inv.account_id,
+        visitor_id=visitor.id,
+        operator_id=inv.operator_id,
+        invitation_id=inv.id,
+    )
     inv.room_id = room.id
     ctx.persist(inv)
     return room.id

@@ -92,9 +92,7 @@ S = TypeVar("S", bound=StrEnum)
 E = TypeVar("E", bound=StrEnum)
 
 
-def step(
-    machine: str, table: Mapping[tuple[S, E], S], role: str, state: S, event: E
-) -> S:
+def step(machine: str, table: Mapping[tuple[S, E], S], role: str, state: S, event: E) -> S:
     """Return the next state or raise :class:`IllegalTransition`."""
     try:
         return table[(state, event)]

@@ -22,8 +22,9 @@ def verify_password(password: str, stored: str) -> bool:
         scheme, n, r, p_, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        computed = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n),
-                                  r=int(r), p=int(p_), dklen=32)
+        computed = hashlib.scrypt(
+            password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p_), dklen=32
+        )
     except ValueError:
         return False
     return hmac.compare_digest(computed.hex(), digest)

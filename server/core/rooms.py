@@ -49,8 +49,15 @@ def open_room(
     ctx.persist(room)
     ctx.persist(Membership(room.id, operator_id, ctx.now))
     ctx.send_many(participant_sessions(ctx, room), p.RoomOpened(room_info(st, room)))
-    ctx.log("room_opened", room=room.id, account=account_id, visitor=visitor_id,
-            operator=operator_id, call=call_id, invitation=invitation_id)
+    ctx.log(
+        "room_opened",
+        room=room.id,
+        account=account_id,
+        visitor=visitor_id,
+        operator=operator_id,
+        call=call_id,
+        invitation=invitation_id,
+    )
     return room
 
 
@@ -97,8 +104,10 @@ def operator_leave(ctx: Ctx, room: Room, operator_id: str, reason: str) -> None:
     ctx.dirty_operators.add(operator_id)
     ctx.persist(Membership(room.id, operator_id, 0.0, ctx.now))
     ctx.to_operator(operator_id, p.RoomClosed(room=room.id, reason="you_left"))
-    ctx.send_many(participant_sessions(ctx, room),
-                  p.ParticipantLeft(room=room.id, who=operator_party(op), reason=reason))
+    ctx.send_many(
+        participant_sessions(ctx, room),
+        p.ParticipantLeft(room=room.id, who=operator_party(op), reason=reason),
+    )
     ctx.log("operator_left_room", room=room.id, operator=operator_id, reason=reason)
 
 
@@ -130,8 +139,14 @@ def end_room(ctx: Ctx, room: Room, reason: str) -> None:
         call.end_reason = reason
         ctx.persist(call)
         st.retire_call(call)
-    ctx.log("room_closed", room=room.id, account=room.account_id, reason=reason,
-            messages=len(room.messages), duration=ctx.now - room.opened_at)
+    ctx.log(
+        "room_closed",
+        room=room.id,
+        account=room.account_id,
+        reason=reason,
+        messages=len(room.messages),
+        duration=ctx.now - room.opened_at,
+    )
     st.retire_room(room)
 
 
@@ -150,8 +165,11 @@ def invite_operator(ctx: Ctx, room: Room, inviter: str, invitee: str) -> None:
     if invitee in room.invited:
         return
     room.invited[invitee] = inviter
-    info = p.RoomInviteInfo(room=room.id, sender=operator_party(st.operators[inviter]),
-                            visitor=room_info(st, room).visitor)
+    info = p.RoomInviteInfo(
+        room=room.id,
+        sender=operator_party(st.operators[inviter]),
+        visitor=room_info(st, room).visitor,
+    )
     ctx.to_operator(invitee, p.RoomInvite(invite=info))
 
 
@@ -180,4 +198,3 @@ def decline_join(ctx: Ctx, room: Room, operator_id: str) -> None:
         raise Forbidden(f"you were not invited to room {room.id!r}")
     del room.invited[operator_id]
     ctx.to_operator(operator_id, p.RoomInviteEnded(room=room.id, reason="declined"))
-

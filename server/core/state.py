@@ -76,7 +76,9 @@ class State:
         _remember(self.ended_rooms, room.id, room)
 
     def ringing_calls(self, account_id: str) -> list[Call]:
-        return [c for c in self.calls.values() if c.account_id == account_id and c.state == "ringing"]
+        return [
+            c for c in self.calls.values() if c.account_id == account_id and c.state == "ringing"
+        ]
 
     def open_rooms_of(self, account_id: str, visitor_id: str) -> list[Room]:
         ids = self.visitor_rooms.get((account_id, visitor_id), set())
