@@ -98,7 +98,9 @@ class World:
         self.apply(self.hub.handle(self.now, session_id, request))
         ref = getattr(request, "id", None)
         replies = [
-            m for m in self.inbox[session_id] if isinstance(m, p.Ok | p.Error) and m.ref == ref
+            m
+            for m in self.inbox.get(session_id, [])
+            if isinstance(m, p.Ok | p.Error) and m.ref == ref
         ]
         return replies[-1] if replies else None
 
@@ -106,9 +108,11 @@ class World:
         self.apply(self.hub.disconnect(self.now, session_id))
 
     def take(self, session_id: str, kind: type | None = None) -> list[Any]:
-        """Messages delivered to a session since the last take (of ``kind``)."""
-        got = self.inbox.pop(session_id, [])
-        return [m for m in got if kind is None or isinstance(m, kind)]
+        """Remove and return the messages delivered to a session (only those of ``kind``)."""
+        inbox = self.inbox.get(session_id, [])
+        taken = [m for m in inbox if kind is None or isinstance(m, kind)]
+        self.inbox[session_id] = [m for m in inbox if not (kind is None or isinstance(m, kind))]
+        return taken
 
     def ringing(self, session_id: str) -> set[str]:
         """Calls this console rings for now, replaying its whole inbox history."""

@@ -28,6 +28,9 @@ class Settings:
     max_chats: int = 5
     binding: Binding = Binding.LEGACY
 
+    def __post_init__(self) -> None:
+        self.binding = Binding(self.binding)
+
 
 @dataclass(slots=True)
 class Account:
