@@ -75,7 +75,7 @@ def serve(host: str, port: int, db: str, log_level: str) -> None:
     try:
         trio.run(run)
     except* OSError as group:
-        exc = group.exceptions[0]
+        exc = _leaf(group)
         if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
             click.echo(f"ringlab serve: {host}:{port} is already in use", err=True)
         else:
@@ -84,9 +84,20 @@ def serve(host: str, port: int, db: str, log_level: str) -> None:
     click.echo("stopped")
 
 
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real exception inside nested exception groups (trio nests nurseries)."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
 @main.command("demo")
 def demo_command() -> None:
     """Start the server and drive one call end to end, printing each step."""
     from .demo import run_demo
 
     trio.run(run_demo, click.echo)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,13 +2,17 @@
 
 import random
 
-from server import protocol as p
 from world import World
+
+from server import protocol as p
 
 
 def ring_events(w, sid):
-    return [(type(m).__name__, getattr(m, "reason", None)) for m in w.inbox.get(sid, [])
-            if isinstance(m, p.Ring | p.RingStop)]
+    return [
+        (type(m).__name__, getattr(m, "reason", None))
+        for m in w.inbox.get(sid, [])
+        if isinstance(m, p.Ring | p.RingStop)
+    ]
 
 
 def place(w, v):
@@ -99,8 +103,9 @@ def test_ring_timeout_misses_the_call_and_offers_a_message():
     for s in ops:
         assert ring_events(w, s)[-1] == ("RingStop", "timeout")
     assert [m.state for m in w.inbox[v] if isinstance(m, p.CallState)][-1] == "missed"
-    assert isinstance(w.do(v, p.LeaveMessage(id="m", name="Ann", email="a@x", text="call me")),
-                      p.Ok)
+    assert isinstance(
+        w.do(v, p.LeaveMessage(id="m", name="Ann", email="a@x", text="call me")), p.Ok
+    )
     assert any(type(r).__name__ == "OfflineMessage" and r.call_id == call for r in w.persisted)
 
 
@@ -187,8 +192,9 @@ def test_operator_offline_after_grace_stops_rings():
     w.advance(p.SESSION_GRACE + 1)
     # the console is gone, so the stop is recorded rather than delivered
     stops = [x.fields for x in w.logs if x.event == "ring_stopped"]
-    assert stops == [{"call": call, "operator": "op0", "reason": "offline",
-                      "duration": p.SESSION_GRACE}]
+    assert stops == [
+        {"call": call, "operator": "op0", "reason": "offline", "duration": p.SESSION_GRACE}
+    ]
     assert w.ringing(b) == {call}
     status = [m.operator.status for m in w.inbox[b] if isinstance(m, p.OperatorStatusEvent)]
     assert status[-1] == "offline"

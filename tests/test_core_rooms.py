@@ -1,8 +1,9 @@
 """Rooms, invitations, visitor-id binding and session resume in the core."""
 
+from world import World
+
 from server import protocol as p
 from server.core import Conflict
-from world import World
 
 
 def accepted_room(w, op, v):
@@ -142,7 +143,10 @@ def test_legacy_binding_merges_two_people_sharing_a_pinned_id_and_records_it():
     c = conflicts[0]
     assert (c.first_page_instance, c.second_page_instance) == ("page-a", "page-b")
     assert (c.first_url, c.second_url, c.assigned_visitor_id) == (
-        "https://shop/a", "https://shop/b", "v_pinned")
+        "https://shop/a",
+        "https://shop/b",
+        "v_pinned",
+    )
     room = accepted_room(w, op, a)
     # the second person's page is in the same room: the reported fault
     assert w.do(b, p.PlaceCall(id="c2")).room == room
@@ -169,7 +173,8 @@ def test_resume_replays_exactly_what_was_missed():
     w.do(v, p.Send(id="1", room=room, text="are you there?"))
     w.advance(5)
     session, effects = w.hub.operator_connect(
-        w.now, "op0", p.OperatorHello(token="t", session=op, last_seq=seen))
+        w.now, "op0", p.OperatorHello(token="t", session=op, last_seq=seen)
+    )
     assert session.id == op
     replayed = [fx.message for fx in effects if hasattr(fx, "message")]
     assert isinstance(replayed[0], p.Welcome) and replayed[0].resumed
@@ -181,11 +186,13 @@ def test_resume_beyond_the_buffer_gets_a_snapshot_and_unknown_session_a_new_one(
     w = World(operators=1)
     op = w.operator(0)
     session, effects = w.hub.operator_connect(
-        w.now, "op0", p.OperatorHello(token="t", session=op, last_seq=999))
+        w.now, "op0", p.OperatorHello(token="t", session=op, last_seq=999)
+    )
     sent = [type(fx.message).__name__ for fx in effects if hasattr(fx, "message")]
     assert sent == ["Welcome", "OperatorSnapshot"]
     session, effects = w.hub.operator_connect(
-        w.now, "op0", p.OperatorHello(token="t", session="s_gone", last_seq=3))
+        w.now, "op0", p.OperatorHello(token="t", session="s_gone", last_seq=3)
+    )
     assert session.id != op
     assert [fx.message for fx in effects if hasattr(fx, "message")][0].resumed is False
 
@@ -206,13 +213,31 @@ def test_visitor_resume_needs_its_token():
     v = w.visitor("pg1")
     welcome = w.inbox[v][0]
     w.drop(v)
-    session, _ = w.hub.visitor_connect(w.now, p.VisitorHello(
-        account="acc", button="btn", page_instance="pg1", url="u", session=v,
-        resume_token="wrong", last_seq=0))
+    session, _ = w.hub.visitor_connect(
+        w.now,
+        p.VisitorHello(
+            account="acc",
+            button="btn",
+            page_instance="pg1",
+            url="u",
+            session=v,
+            resume_token="wrong",
+            last_seq=0,
+        ),
+    )
     assert session.id != v  # not resumed: takes the page over as a new session
-    session2, effects = w.hub.visitor_connect(w.now, p.VisitorHello(
-        account="acc", button="btn", page_instance="pg1", url="u", session=session.id,
-        resume_token=effects_token(w, session.id), last_seq=0))
+    session2, effects = w.hub.visitor_connect(
+        w.now,
+        p.VisitorHello(
+            account="acc",
+            button="btn",
+            page_instance="pg1",
+            url="u",
+            session=session.id,
+            resume_token=effects_token(w, session.id),
+            last_seq=0,
+        ),
+    )
     assert session2.id == session.id and welcome.resume_token != effects_token(w, session.id)
 
 
@@ -227,5 +252,6 @@ def test_unknown_account_or_button_fails_auth():
 
     w = World()
     with pytest.raises(AuthFailed):
-        w.hub.visitor_connect(w.now, p.VisitorHello(account="acc", button="nope",
-                                                    page_instance="x", url="u"))
+        w.hub.visitor_connect(
+            w.now, p.VisitorHello(account="acc", button="nope", page_instance="x", url="u")
+        )

@@ -1,0 +1,35 @@
+"""The ``ringlab`` command's exits: usage errors, a busy port, a clean demo."""
+
+import socket
+import subprocess
+import sys
+
+RINGLAB = [sys.executable, "-m", "simulator.cli"]
+
+
+def run(*args, timeout=60):
+    return subprocess.run([*RINGLAB, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_bad_flags_print_usage_and_exit_2():
+    result = run("serve", "--port", "notaport")
+    assert result.returncode == 2
+    assert "Usage:" in result.stderr and "--port" in result.stderr
+    assert run("frobnicate").returncode == 2
+
+
+def test_port_in_use_is_one_clear_line_and_exit_1():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("serve", "--port", str(port), "--db", ":memory:")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"ringlab serve: 127.0.0.1:{port} is already in use"
+
+
+def test_demo_runs_a_call_end_to_end():
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    assert "stops ringing (accepted_elsewhere)" in result.stdout
+    assert "Yes, in 3-5 days." in result.stdout

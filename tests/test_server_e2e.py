@@ -1,0 +1,157 @@
+"""End to end over real loopback sockets: Hypercorn on port 0, trio-websocket clients."""
+
+import httpx
+import pytest
+import trio
+from trio_websocket import ConnectionClosed, open_websocket_url
+
+from server import demo
+from server import protocol as p
+from server.app import ServerConfig
+from server.serve import open_server
+from server.store import Store
+from simulator.client import ProtocolError, login, open_client
+
+VISITOR = dict(account=demo.ACCOUNT, button=demo.BUTTON, url="http://shop/")
+
+
+async def operator_hellos(url):
+    return [
+        p.OperatorHello(token=(await login(url, name, pw))["token"])
+        for name, _, pw, _ in demo.OPERATORS
+    ]
+
+
+async def test_whole_call_from_ring_to_close():
+    with trio.fail_after(30):
+        async with open_server() as server:
+            hellos = await operator_hellos(server.url)
+            async with (
+                open_client(server.ws_url, "operator", hellos[0]) as alice,
+                open_client(server.ws_url, "operator", hellos[1]) as bob,
+                open_client(
+                    server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
+                ) as visitor,
+            ):
+                call = (await visitor.request(p.PlaceCall(id="c1"))).call
+                assert (await alice.next(p.Ring)).call == call
+                assert (await bob.next(p.Ring)).call == call
+                room = (await bob.request(p.Accept(id="a1", call=call))).room
+                with pytest.raises(ProtocolError) as lost:
+                    await alice.request(p.Accept(id="a2", call=call))
+                assert lost.value.error.code == "illegal_state"
+                assert (await alice.next(p.RingStop)).reason == "accepted_elsewhere"
+                assert (await bob.next(p.RingStop)).reason == "accepted"
+                for i in range(5):
+                    await visitor.request(p.Send(id=f"v{i}", room=room, text=f"v{i}"))
+                    await bob.request(p.Send(id=f"b{i}", room=room, text=f"b{i}"))
+                got = [(await bob.next(p.ChatMessage)).text for _ in range(10)]
+                assert got == [x for i in range(5) for x in (f"v{i}", f"b{i}")]
+                await bob.request(p.Close(id="x", room=room))
+                assert (await visitor.next(p.RoomClosed)).reason == "operator_closed"
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                health = (await http.get("/healthz")).json()
+                metrics = (await http.get("/metrics")).text
+            assert health["status"] == "ok"
+            assert 'ringlab_calls_total{outcome="accepted"} 1.0' in metrics
+            assert "ringlab_messages_total 10.0" in metrics
+            assert 'ringlab_ring_duration_seconds_count{reason="accepted_elsewhere"} 1.0' in metrics
+
+
+async def test_malformed_frames_get_error_frames_and_the_connection_lives_on():
+    with trio.fail_after(30):
+        async with open_server() as server:
+            async with open_websocket_url(f"{server.ws_url}/ws/visitor") as ws:
+                await ws.send_message(p.encode(p.VisitorHello(page_instance="pg", **VISITOR)))
+                assert isinstance(p.decode_event("visitor", await ws.get_message()), p.Welcome)
+                bad = [
+                    "nope",
+                    "[]",
+                    '{"type":"fly","id":"f"}',
+                    '{"type":"send","id":"s"}',
+                    '{"type":"send","id":"t","room":1,"text":"x"}',
+                    '{"type":"ping","pad":"' + "x" * p.MAX_FRAME_BYTES + '"}',
+                ]
+                for frame in bad:
+                    await ws.send_message(frame)
+                await ws.send_message(p.encode(p.PlaceCall(id="ok-after")))
+                errors, ok = [], None
+                while ok is None:
+                    event = p.decode_event("visitor", await ws.get_message())
+                    if isinstance(event, p.Error):
+                        errors.append((event.code, event.ref))
+                    elif isinstance(event, p.Ok):
+                        ok = event
+                assert errors == [
+                    ("bad_frame", None),
+                    ("bad_frame", None),
+                    ("unknown_type", "f"),
+                    ("invalid_field", "s"),
+                    ("invalid_field", "t"),
+                    ("too_large", None),
+                ]
+                assert ok.ref == "ok-after" and ok.call
+
+
+async def test_bad_credentials_and_tokens_are_refused():
+    with trio.fail_after(30):
+        async with open_server() as server:
+            with pytest.raises(ProtocolError):
+                await login(server.url, "alice", "wrong")
+            async with open_websocket_url(f"{server.ws_url}/ws/operator") as ws:
+                await ws.send_message(p.encode(p.OperatorHello(token="forged")))
+                error = p.decode_event("operator", await ws.get_message())
+                assert error.code == "auth_failed"
+                with pytest.raises(ConnectionClosed) as closed:
+                    await ws.get_message()
+                assert closed.value.reason.code == 4401
+
+
+async def test_resume_after_reconnect_loses_and_duplicates_nothing():
+    with trio.fail_after(30):
+        async with open_server() as server:
+            hello = (await operator_hellos(server.url))[0]
+            async with open_client(
+                server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
+            ) as visitor:
+                async with open_client(server.ws_url, "operator", hello) as alice:
+                    call = (await visitor.request(p.PlaceCall(id="c"))).call
+                    room = (await alice.request(p.Accept(id="a", call=call))).room
+                    session, last = alice.welcome.session, alice.last_seq
+                for i in range(3):  # alice is away from the wire
+                    await visitor.request(p.Send(id=f"m{i}", room=room, text=f"m{i}"))
+                resume = p.OperatorHello(token=hello.token, session=session, last_seq=last)
+                async with open_client(server.ws_url, "operator", resume) as alice:
+                    assert alice.welcome.resumed
+                    alice.last_seq = last
+                    got = [(await alice.next(p.ChatMessage)).n for _ in range(3)]
+                    assert got == [1, 2, 3]
+                    await alice.request(p.Send(id="back", room=room, text="sorry"))
+                    seen = [(await visitor.next(p.ChatMessage)).text for _ in range(4)]
+                    assert seen == ["m0", "m1", "m2", "sorry"]
+
+
+async def test_server_restart_keeps_the_transcript(tmp_path):
+    db = str(tmp_path / "ringlab.db")
+    with trio.fail_after(30):
+        async with open_server(ServerConfig(db=db)) as server:
+            hello = (await operator_hellos(server.url))[0]
+            async with (
+                open_client(server.ws_url, "operator", hello) as alice,
+                open_client(
+                    server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
+                ) as visitor,
+            ):
+                call = (await visitor.request(p.PlaceCall(id="c"))).call
+                room = (await alice.request(p.Accept(id="a", call=call))).room
+                await visitor.request(p.Send(id="m", room=room, text="kept?"))
+        async with open_server(ServerConfig(db=db)) as server:
+            assert server.chat.demo_logins == []  # the account was kept, not re-created
+            assert room in server.chat.hub.state.rooms
+            hello = (await operator_hellos(server.url))[0]
+            async with open_client(server.ws_url, "operator", hello) as alice:
+                snap = await alice.next(p.OperatorSnapshot)
+                assert [[m.text for m in r.messages] for r in snap.rooms] == [["kept?"]]
+        store = await Store.open(db)
+        assert [m.text for m in await store.transcript(room)] == ["kept?"]
+        await store.close()

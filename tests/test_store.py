@@ -1,0 +1,102 @@
+"""SQLite store: everything the server keeps survives a restart."""
+
+import random
+
+from server import protocol as p
+from server.core import (
+    Account,
+    Binding,
+    Button,
+    Hub,
+    Operator,
+    SeededIds,
+    Settings,
+)
+from server.store import Store
+
+
+async def test_restart_keeps_transcripts_calls_conflicts_and_open_rooms(tmp_path):
+    db = str(tmp_path / "chat.db")
+    store = await Store.open(db)
+    await store.add_account(
+        Account("acc", "Acme", Settings(binding=Binding.LEGACY)),
+        [Operator("op0", "acc", "op0", "Op", "hash")],
+        [Button("btn", "acc", "Main")],
+    )
+    loaded = await store.load(1.0)
+    hub = Hub(SeededIds(random.Random(3)))
+    hub.load(loaded.accounts, loaded.operators, loaded.buttons)
+
+    async def run(effects):
+        await store.apply([fx.record for fx in effects if hasattr(fx, "record")])
+
+    now = 100.0
+    op, fx = hub.operator_connect(now, "op0", p.OperatorHello(token="t"))
+    await run(fx)
+    hellos = [
+        p.VisitorHello(
+            account="acc", button="btn", page_instance=f"pg{i}", url=f"u{i}", visitor_id="v_same"
+        )
+        for i in range(2)
+    ]
+    v, fx = hub.visitor_connect(now, hellos[0])
+    await run(fx)
+    _, fx = hub.visitor_connect(now, hellos[1])
+    await run(fx)
+    fx = hub.handle(now, v.id, p.PlaceCall(id="c"))
+    await run(fx)
+    call = next(m.message.call for m in fx if isinstance(getattr(m, "message", None), p.Ok))
+    fx = hub.handle(now + 2, op.id, p.Accept(id="a", call=call))
+    await run(fx)
+    room = next(m.message.room for m in fx if isinstance(getattr(m, "message", None), p.Ok))
+    await run(hub.handle(now + 3, v.id, p.Send(id="m1", room=room, text="hello")))
+    await run(hub.handle(now + 4, op.id, p.Send(id="m2", room=room, text="hi there")))
+    await run(
+        hub.handle(now + 5, v.id, p.LeaveMessage(id="l", name="A", email="a@b", text="later"))
+    )
+    # a second call left ringing when the server stops
+    w, fx = hub.visitor_connect(
+        now, p.VisitorHello(account="acc", button="btn", page_instance="pgw", url="w")
+    )
+    await run(fx)
+    await run(hub.handle(now + 6, w.id, p.PlaceCall(id="c2")))
+    await store.close()
+
+    store2 = await Store.open(db)
+    loaded = await store2.load(200.0)
+    assert [m.text for m in await store2.transcript(room)] == ["hello", "hi there"]
+    assert [(r.id, [m.n for m in r.messages]) for r in loaded.open_rooms] == [(room, [1, 2])]
+    assert [(m.room_id, m.operator_id) for m in loaded.members] == [(room, "op0")]
+    calls = await store2.calls("acc")
+    assert [(c.state, c.end_reason) for c in calls] == [
+        ("accepted", None),
+        ("missed", "server_restart"),
+    ]
+    assert calls[0].accepted_by == "op0" and calls[0].accepted_at == now + 2
+    conflicts = await store2.conflicts("acc")
+    assert [(c.first_url, c.second_url) for c in conflicts] == [("u0", "u1")]
+    assert [m.text for m in await store2.offline_messages("acc")] == ["later"]
+    assert loaded.accounts[0].settings.binding == Binding.LEGACY
+
+    hub2 = Hub(SeededIds(random.Random(4)))
+    hub2.load(loaded.accounts, loaded.operators, loaded.buttons)
+    hub2.restore(200.0, loaded.open_rooms, loaded.members)
+    op2, fx = hub2.operator_connect(201.0, "op0", p.OperatorHello(token="t"))
+    snap = next(
+        m.message for m in fx if isinstance(getattr(m, "message", None), p.OperatorSnapshot)
+    )
+    assert [[m.text for m in r.messages] for r in snap.rooms] == [["hello", "hi there"]]
+    await store2.close()
+
+
+async def test_tokens_are_stored_hashed_expire_and_revoke(tmp_path):
+    store = await Store.open(":memory:")
+    await store.add_account(Account("acc", "Acme"), [Operator("op0", "acc", "l", "n", "h")], [])
+    await store.add_token("secret-token", "op0", 10.0, 60.0)
+    assert await store.token_operator("secret-token", 20.0) == "op0"
+    assert await store.token_operator("secret-token", 71.0) is None
+    assert await store.token_operator("other", 20.0) is None
+    rows = await store._query("SELECT token_hash FROM tokens")
+    assert rows and rows[0][0] != "secret-token"
+    await store.revoke_token("secret-token")
+    assert await store.token_operator("secret-token", 20.0) is None
