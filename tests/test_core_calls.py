@@ -175,7 +175,7 @@ def test_max_chats_stops_ringing_and_closing_a_chat_rings_again():
 def test_availability_follows_operators():
     w = World(operators=1)
     v = w.visitor("pg1")
-    snap = [m for m in w.inbox[v] if isinstance(m, p.VisitorSnapshot)][0]
+    snap = next(m for m in w.inbox[v] if isinstance(m, p.VisitorSnapshot))
     assert snap.available is False
     op = w.operator(0)
     assert [m.online for m in w.inbox[v] if isinstance(m, p.Availability)] == [True]

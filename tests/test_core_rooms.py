@@ -194,7 +194,7 @@ def test_resume_beyond_the_buffer_gets_a_snapshot_and_unknown_session_a_new_one(
         w.now, "op0", p.OperatorHello(token="t", session="s_gone", last_seq=3)
     )
     assert session.id != op
-    assert [fx.message for fx in effects if hasattr(fx, "message")][0].resumed is False
+    assert next(fx.message for fx in effects if hasattr(fx, "message")).resumed is False
 
 
 def test_a_resent_request_is_answered_again_not_applied_twice():
@@ -226,7 +226,7 @@ def test_visitor_resume_needs_its_token():
         ),
     )
     assert session.id != v  # not resumed: takes the page over as a new session
-    session2, effects = w.hub.visitor_connect(
+    session2, _effects = w.hub.visitor_connect(
         w.now,
         p.VisitorHello(
             account="acc",

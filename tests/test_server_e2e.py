@@ -60,37 +60,39 @@ async def test_whole_call_from_ring_to_close():
 
 async def test_malformed_frames_get_error_frames_and_the_connection_lives_on():
     with trio.fail_after(30):
-        async with open_server() as server:
-            async with open_websocket_url(f"{server.ws_url}/ws/visitor") as ws:
-                await ws.send_message(p.encode(p.VisitorHello(page_instance="pg", **VISITOR)))
-                assert isinstance(p.decode_event("visitor", await ws.get_message()), p.Welcome)
-                bad = [
-                    "nope",
-                    "[]",
-                    '{"type":"fly","id":"f"}',
-                    '{"type":"send","id":"s"}',
-                    '{"type":"send","id":"t","room":1,"text":"x"}',
-                    '{"type":"ping","pad":"' + "x" * p.MAX_FRAME_BYTES + '"}',
-                ]
-                for frame in bad:
-                    await ws.send_message(frame)
-                await ws.send_message(p.encode(p.PlaceCall(id="ok-after")))
-                errors, ok = [], None
-                while ok is None:
-                    event = p.decode_event("visitor", await ws.get_message())
-                    if isinstance(event, p.Error):
-                        errors.append((event.code, event.ref))
-                    elif isinstance(event, p.Ok):
-                        ok = event
-                assert errors == [
-                    ("bad_frame", None),
-                    ("bad_frame", None),
-                    ("unknown_type", "f"),
-                    ("invalid_field", "s"),
-                    ("invalid_field", "t"),
-                    ("too_large", None),
-                ]
-                assert ok.ref == "ok-after" and ok.call
+        async with (
+            open_server() as server,
+            open_websocket_url(f"{server.ws_url}/ws/visitor") as ws,
+        ):
+            await ws.send_message(p.encode(p.VisitorHello(page_instance="pg", **VISITOR)))
+            assert isinstance(p.decode_event("visitor", await ws.get_message()), p.Welcome)
+            bad = [
+                "nope",
+                "[]",
+                '{"type":"fly","id":"f"}',
+                '{"type":"send","id":"s"}',
+                '{"type":"send","id":"t","room":1,"text":"x"}',
+                '{"type":"ping","pad":"' + "x" * p.MAX_FRAME_BYTES + '"}',
+            ]
+            for frame in bad:
+                await ws.send_message(frame)
+            await ws.send_message(p.encode(p.PlaceCall(id="ok-after")))
+            errors, ok = [], None
+            while ok is None:
+                event = p.decode_event("visitor", await ws.get_message())
+                if isinstance(event, p.Error):
+                    errors.append((event.code, event.ref))
+                elif isinstance(event, p.Ok):
+                    ok = event
+            assert errors == [
+                ("bad_frame", None),
+                ("bad_frame", None),
+                ("unknown_type", "f"),
+                ("invalid_field", "s"),
+                ("invalid_field", "t"),
+                ("too_large", None),
+            ]
+            assert ok.ref == "ok-after" and ok.call
 
 
 async def test_bad_credentials_and_tokens_are_refused():

@@ -81,7 +81,7 @@ async def test_restart_keeps_transcripts_calls_conflicts_and_open_rooms(tmp_path
     hub2 = Hub(SeededIds(random.Random(4)))
     hub2.load(loaded.accounts, loaded.operators, loaded.buttons)
     hub2.restore(200.0, loaded.open_rooms, loaded.members)
-    op2, fx = hub2.operator_connect(201.0, "op0", p.OperatorHello(token="t"))
+    _op2, fx = hub2.operator_connect(201.0, "op0", p.OperatorHello(token="t"))
     snap = next(
         m.message for m in fx if isinstance(getattr(m, "message", None), p.OperatorSnapshot)
     )
