@@ -117,13 +117,9 @@ class World:
     def ringing(self, session_id: str) -> set[str]:
         """Calls this console rings for now, replaying its whole inbox history."""
         rings: set[str] = set()
-        for m in self.history.get(session_id, []):
+        for m in self.inbox.get(session_id, []):
             if isinstance(m, p.Ring):
                 rings.add(m.call)
             elif isinstance(m, p.RingStop):
                 rings.discard(m.call)
         return rings
-
-    @property
-    def history(self) -> dict[str, list[Any]]:
-        return self.inbox

@@ -15,7 +15,7 @@ from .machines import CALL, CallEvent, CallState, step
 from .model import Call, OperatorPresence, Visitor
 from .rooms import open_room
 from .state import State
-from .views import gone_visitor_info, visitor_info
+from .views import visitor_info_of
 
 
 def eligible(ctx: Ctx, op: OperatorPresence) -> bool:
@@ -79,8 +79,7 @@ def _stop_ring(ctx: Ctx, call: Call, operator_id: str, reason: str) -> None:
 
 
 def ring_info(st: State, call: Call) -> p.RingInfo:
-    visitor = st.visitors.get((call.account_id, call.visitor_id))
-    info = visitor_info(visitor) if visitor else gone_visitor_info(call.visitor_id, call.created_at)
+    info = visitor_info_of(st, call.account_id, call.visitor_id, call.created_at)
     button = st.buttons[call.button_id]
     return p.RingInfo(call.id, info, button.id, button.name, call.created_at)
 

@@ -32,7 +32,14 @@ from .model import (
     Visitor,
 )
 from .state import State
-from .views import operator_info, operator_party, room_info, visitor_info, visitor_party
+from .views import (
+    operator_info,
+    operator_party,
+    room_info,
+    room_visitor_info,
+    visitor_info,
+    visitor_party,
+)
 
 #: Request ids remembered per session, so a request resent after a reconnect
 #: is answered again instead of applied twice.
@@ -491,7 +498,7 @@ class Hub:
             rooms=[room_info(st, st.rooms[r]) for r in sorted(op.rooms)],
             room_invites=[
                 p.RoomInviteInfo(
-                    room.id, operator_party(st.operators[inviter]), room_info(st, room).visitor
+                    room.id, operator_party(st.operators[inviter]), room_visitor_info(st, room)
                 )
                 for room in st.rooms.values()
                 for invitee, inviter in room.invited.items()

@@ -7,7 +7,7 @@ from .effects import Ctx
 from .errors import Forbidden, InvalidRequest, LimitReached
 from .machines import CALL, ROOM, CallEvent, RoomEvent, step
 from .model import Membership, Message, Room
-from .views import operator_party, room_info
+from .views import operator_party, room_info, room_visitor_info
 
 
 def participant_sessions(ctx: Ctx, room: Room) -> list[str]:
@@ -168,7 +168,7 @@ def invite_operator(ctx: Ctx, room: Room, inviter: str, invitee: str) -> None:
     info = p.RoomInviteInfo(
         room=room.id,
         sender=operator_party(st.operators[inviter]),
-        visitor=room_info(st, room).visitor,
+        visitor=room_visitor_info(st, room),
     )
     ctx.to_operator(invitee, p.RoomInvite(invite=info))
 

@@ -44,9 +44,14 @@ def message_item(msg: Message) -> p.MessageItem:
     return p.MessageItem(room=msg.room_id, n=msg.n, sender=party, text=msg.text, at=msg.at)
 
 
+def visitor_info_of(st: State, account_id: str, visitor_id: str, since: float) -> p.VisitorInfo:
+    """The visitor if it is on the site; else a placeholder dated ``since``."""
+    visitor = st.visitors.get((account_id, visitor_id))
+    return visitor_info(visitor) if visitor else gone_visitor_info(visitor_id, since)
+
+
 def room_visitor_info(st: State, room: Room) -> p.VisitorInfo:
-    visitor = st.visitors.get((room.account_id, room.visitor_id))
-    return visitor_info(visitor) if visitor else gone_visitor_info(room.visitor_id, room.opened_at)
+    return visitor_info_of(st, room.account_id, room.visitor_id, room.opened_at)
 
 
 def room_info(st: State, room: Room) -> p.RoomInfo:
