@@ -7,13 +7,14 @@ the effects: store first, then deliveries, timers and logs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import trio
@@ -31,8 +32,10 @@ from .core import (
     IdSource,
     Lifecycle,
     Message,
+    Operator,
     Persist,
     SecretIds,
+    Settings,
     StartTimer,
     verify_password,
 )
@@ -62,11 +65,32 @@ class ServerConfig:
     heartbeat_interval: float = p.HEARTBEAT_INTERVAL
     dead_peer_timeout: float = p.DEAD_PEER_TIMEOUT
     session_grace: float = p.SESSION_GRACE
+    #: Page origins allowed to open WebSockets besides the server's own ("*": any).
+    #: Clients that send no Origin (not browsers) are always allowed.
+    allowed_origins: tuple[str, ...] = ()
+    #: Settings of the demo account when it is created.
+    demo_settings: Settings = field(default_factory=Settings)
 
 
 class LoginRequest(msgspec.Struct):
     login: str
     password: str
+
+
+class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """``PUT /api/settings``: the settings to change; the others stay."""
+
+    ring_timeout: Annotated[float, msgspec.Meta(gt=0, le=86400)] | None = None
+    max_chats: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    binding: Literal["legacy", "strict"] | None = None
+
+
+class HttpError(Exception):
+    """An HTTP API error, answered as ``{"error": code, "message": ...}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
 
 
 class Connection:
@@ -75,6 +99,7 @@ class Connection:
     def __init__(self, role: p.Role) -> None:
         self.role = role
         self.session_id: str | None = None
+        self.token: str | None = None  # operator connections: the login token used
         self.send, self.outgoing = trio.open_memory_channel[str](SEND_QUEUE)
         self.scope = trio.CancelScope()
         self.close_with: tuple[int, str] | None = None
@@ -116,7 +141,9 @@ class ChatServer:
     async def start(self, nursery: trio.Nursery) -> None:
         self.store = await Store.open(self.config.db, threaded=self.config.threaded)
         if self.config.demo and await self.store.is_empty():
-            self.demo_logins = await bootstrap_demo(self.store, self.config.salt, self.blocking)
+            self.demo_logins = await bootstrap_demo(
+                self.store, self.config.salt, self.blocking, self.config.demo_settings
+            )
         loaded = await self.store.load(self.now())
         self.hub.load(loaded.accounts, loaded.operators, loaded.buttons)
         await self.execute(self.hub.restore(self.now(), loaded.open_rooms, loaded.members))
@@ -217,6 +244,7 @@ class ChatServer:
                     old.close(4001, "superseded by a newer connection")
                 self.conns[session.id] = conn
                 conn.session_id = session.id
+                conn.token = getattr(hello, "token", None)
                 await self.execute(effects)
             return True
         except p.FrameError as exc:
@@ -273,7 +301,48 @@ class ChatServer:
                 return
             conn.push(ping)
 
+    def origin_allowed(self, origin: str | None, host: str, scheme: str) -> bool:
+        """Whether a WebSocket handshake's Origin may connect (no CSWSH).
+
+        Browsers always send Origin; a page may connect from the server's own
+        origin or from a configured one. Non-browser clients send none.
+        """
+        if origin is None:
+            return True
+        allowed = self.config.allowed_origins
+        own = f"{'https' if scheme in ('https', 'wss') else 'http'}://{host}"
+        return "*" in allowed or origin == own or origin in allowed
+
     # ------------------------------------------------------------ HTTP
+
+    async def authorize(self, authorization: str, *, admin: bool = False) -> Operator:
+        """The operator a ``Bearer`` token belongs to; raises :class:`HttpError`."""
+        token = authorization.removeprefix("Bearer ").strip()
+        op_id = await self.store.token_operator(token, self.now()) if token else None
+        op = self.hub.operator(op_id) if op_id else None
+        if op is None:
+            raise HttpError(401, "auth_failed", "log in first (Authorization: Bearer <token>)")
+        if admin and not op.is_admin:
+            raise HttpError(403, "forbidden", "this needs an administrator")
+        return op
+
+    async def logout(self, token: str) -> None:
+        """Revoke a token and end, at once, the sessions opened with it."""
+        await self.store.revoke_token(token)
+        async with self.lock:
+            for sid, conn in list(self.conns.items()):
+                if conn.token == token:
+                    del self.conns[sid]
+                    conn.close(4401, "logged out")
+                    await self.execute(self.hub.end_session(self.now(), sid))
+
+    async def update_settings(self, account_id: str, patch: SettingsPatch) -> Settings:
+        current = self.hub.settings(account_id)
+        changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not None}
+        settings = Settings(**{**dataclasses.asdict(current), **changes})
+        async with self.lock:
+            await self.execute(self.hub.update_settings(self.now(), account_id, settings))
+        return settings
 
     async def login(self, body: LoginRequest) -> dict[str, Any] | None:
         op = await self.store.operator_by_login(body.login)
@@ -310,6 +379,14 @@ async def _quiet_close(ws: Any, code: int, reason: str) -> None:
         log.debug("could not close a closing connection", exc_info=True)
 
 
+def _settings_json(settings: Settings) -> dict[str, Any]:
+    return {
+        "ring_timeout": settings.ring_timeout,
+        "max_chats": settings.max_chats,
+        "binding": str(settings.binding),
+    }
+
+
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, content_type="application/json")
 
@@ -328,15 +405,25 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
     async def shutdown() -> None:
         await chat.stop()
 
-    @app.websocket("/ws/operator")
-    async def ws_operator() -> None:
+    async def serve_websocket(role: p.Role) -> Response | None:
         ws = websocket._get_current_object()  # type: ignore[attr-defined]
-        await chat.serve_connection(ws, "operator")
+        if not chat.origin_allowed(ws.headers.get("Origin"), ws.host, ws.scheme):
+            # answered before the upgrade: the page's script sees the handshake fail
+            return Response("origin not allowed", status=403)
+        await chat.serve_connection(ws, role)
+        return None
+
+    @app.websocket("/ws/operator")
+    async def ws_operator() -> Response | None:
+        return await serve_websocket("operator")
 
     @app.websocket("/ws/visitor")
-    async def ws_visitor() -> None:
-        ws = websocket._get_current_object()  # type: ignore[attr-defined]
-        await chat.serve_connection(ws, "visitor")
+    async def ws_visitor() -> Response | None:
+        return await serve_websocket("visitor")
+
+    @app.errorhandler(HttpError)
+    async def http_error(exc: HttpError) -> Response:
+        return _json({"error": exc.code, "message": exc.message}, exc.status)
 
     @app.post("/api/login")
     async def login() -> Response:
@@ -353,8 +440,22 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
     async def logout() -> Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if token:
-            await chat.store.revoke_token(token)
+            await chat.logout(token)
         return Response("", status=204)
+
+    @app.get("/api/settings")
+    async def get_settings() -> Response:
+        op = await chat.authorize(request.headers.get("Authorization", ""))
+        return _json(_settings_json(chat.hub.settings(op.account_id)))
+
+    @app.put("/api/settings")
+    async def put_settings() -> Response:
+        op = await chat.authorize(request.headers.get("Authorization", ""), admin=True)
+        try:
+            patch = msgspec.json.decode(await request.get_data(), type=SettingsPatch)
+        except msgspec.MsgspecError as exc:
+            raise HttpError(400, "invalid_field", str(exc).replace("`$.", "`")) from None
+        return _json(_settings_json(await chat.update_settings(op.account_id, patch)))
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -374,6 +475,7 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
                     "/ws/visitor",
                     "/api/login",
                     "/api/logout",
+                    "/api/settings",
                     "/healthz",
                     "/metrics",
                 ],

@@ -21,6 +21,7 @@ async def bootstrap_demo(
     store: Store,
     salt: Callable[[], bytes],
     blocking: Callable[[Callable[[], Any]], Awaitable[Any]],
+    settings: Settings | None = None,
 ) -> list[tuple[str, str]]:
     """Create account ``demo`` with two operators and one button; return the logins."""
     operators = []
@@ -32,7 +33,7 @@ async def bootstrap_demo(
         hashed = await blocking(hashed_password)
         operators.append(Operator(f"op_{login}", ACCOUNT, login, name, hashed, admin))
     await store.add_account(
-        Account(ACCOUNT, "Demo Shop", Settings()),
+        Account(ACCOUNT, "Demo Shop", settings or Settings()),
         operators,
         [Button(BUTTON, ACCOUNT, "Main chat button")],
     )

@@ -8,10 +8,13 @@ import signal
 import sys
 
 import click
+import msgspec
 import trio
 
 from server import demo
 from server.app import ServerConfig
+from server.config import ConfigError, FileConfig, load_config
+from server.core import Settings
 from server.serve import RunningServer, serve_reference
 
 
@@ -28,35 +31,45 @@ async def _until_interrupted() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
 @click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="TCP port (0 picks a free one).",
+    "--port", type=click.IntRange(0, 65535), help="TCP port, 0 picks a free one.  [default: 8000]"
 )
+@click.option("--db", help="SQLite file; ':memory:' keeps nothing.  [default: ringlab.db]")
 @click.option(
-    "--db",
-    default="ringlab.db",
-    show_default=True,
-    help="SQLite database file (':memory:' keeps nothing).",
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="TOML config file (see server/config.py); flags win over it.",
 )
 @click.option(
     "--log-level",
-    default="info",
-    show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
+    help="[default: info]",
 )
-def serve(host: str, port: int, db: str, log_level: str) -> None:
+def serve(
+    host: str | None,
+    port: int | None,
+    db: str | None,
+    config_file: str | None,
+    log_level: str | None,
+) -> None:
     """Run the reference chat server (Hypercorn, trio worker)."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    try:
+        file = load_config(config_file) if config_file else FileConfig()
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--config'") from None
+    host = host or file.server.host or "127.0.0.1"
+    port = port if port is not None else file.server.port if file.server.port is not None else 8000
+    level = log_level or file.server.log_level or "info"
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(name)s %(message)s")
+    config = server_config(file, db)
 
     async def run() -> None:
         async with trio.open_nursery() as nursery:
             running: RunningServer = await nursery.start(
                 lambda task_status: serve_reference(
-                    ServerConfig(db=db),
+                    config,
                     host,
                     port,
                     shutdown_trigger=_until_interrupted,
@@ -75,13 +88,29 @@ def serve(host: str, port: int, db: str, log_level: str) -> None:
     try:
         trio.run(run)
     except* OSError as group:
-        exc = _leaf(group)
-        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        cause = _leaf(group)
+        if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
             click.echo(f"ringlab serve: {host}:{port} is already in use", err=True)
         else:
-            click.echo(f"ringlab serve: {exc}", err=True)
+            click.echo(f"ringlab serve: {cause}", err=True)
         sys.exit(1)
     click.echo("stopped")
+
+
+def server_config(file: FileConfig, db: str | None) -> ServerConfig:
+    """The server's config from the file, with ``--db`` winning."""
+    proto = {k: v for k, v in msgspec.structs.asdict(file.protocol).items() if v is not None}
+    return ServerConfig(
+        db=db or file.server.db or "ringlab.db",
+        demo=file.demo.create,
+        allowed_origins=tuple(file.server.allowed_origins),
+        demo_settings=Settings(
+            ring_timeout=file.demo.ring_timeout,
+            max_chats=file.demo.max_chats,
+            binding=file.demo.binding,  # type: ignore[arg-type]  # coerced to Binding
+        ),
+        **proto,
+    )
 
 
 def _leaf(exc: BaseException) -> BaseException:

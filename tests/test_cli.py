@@ -33,3 +33,11 @@ def test_demo_runs_a_call_end_to_end():
     assert result.returncode == 0, result.stderr
     assert "stops ringing (accepted_elsewhere)" in result.stdout
     assert "Yes, in 3-5 days." in result.stdout
+
+
+def test_bad_config_file_is_a_usage_error_naming_the_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[server]\nport = 'eighty'\n")
+    result = run("serve", "--config", str(path))
+    assert result.returncode == 2
+    assert "server.port" in result.stderr and "Traceback" not in result.stderr

@@ -5,6 +5,7 @@ import random
 from world import World
 
 from server import protocol as p
+from server.core import Account, Settings
 
 
 def ring_events(w, sid):
@@ -198,3 +199,30 @@ def test_operator_offline_after_grace_stops_rings():
     assert w.ringing(b) == {call}
     status = [m.operator.status for m in w.inbox[b] if isinstance(m, p.OperatorStatusEvent)]
     assert status[-1] == "offline"
+
+
+def test_lowering_max_chats_stops_rings_at_once_and_raising_it_rings_again():
+    w = World(operators=1)
+    op = w.operator(0)
+    v1, v2 = w.visitor("pg1"), w.visitor("pg2")
+    c1, c2 = place(w, v1), place(w, v2)
+    w.do(op, p.Accept(id="a", call=c1))
+    assert w.ringing(op) == {c2}
+    w.apply(w.hub.update_settings(w.now, "acc", Settings(max_chats=1)))
+    assert w.ringing(op) == set()
+    assert ring_events(w, op)[-1] == ("RingStop", "max_chats")
+    assert any(isinstance(r, Account) and r.settings.max_chats == 1 for r in w.persisted)
+    w.apply(w.hub.update_settings(w.now, "acc", Settings(max_chats=2)))
+    assert w.ringing(op) == {c2}
+
+
+def test_logout_ends_the_session_at_once_without_grace():
+    w = World(operators=2)
+    a, b = w.operator(0), w.operator(1)
+    call = place(w, w.visitor("pg1"))
+    assert w.hub.sessions_of("op0") == [a]
+    w.apply(w.hub.end_session(w.now, a))
+    assert w.hub.sessions_of("op0") == []
+    stops = [x.fields["reason"] for x in w.logs if x.event == "ring_stopped"]
+    assert stops == ["offline"]
+    assert w.ringing(b) == {call}

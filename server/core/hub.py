@@ -86,6 +86,14 @@ class Hub:
                 st.operators[m.operator_id].rooms.add(m.room_id)
         return ctx.effects
 
+    def operator(self, operator_id: str) -> Operator | None:
+        """An operator's account data, if it exists."""
+        presence = self.state.operators.get(operator_id)
+        return presence.operator if presence else None
+
+    def settings(self, account_id: str) -> Settings:
+        return self.state.accounts[account_id].settings
+
     def update_settings(self, now: float, account_id: str, settings: Settings) -> list[Effect]:
         """Change an account's settings; rings follow the new max chats at once."""
         ctx = Ctx(self.state, now)
@@ -273,6 +281,19 @@ class Hub:
             return []
         session.connected = False
         return [StartTimer(("session", session_id), now + self.grace)]
+
+    def end_session(self, now: float, session_id: str) -> list[Effect]:
+        """End a session at once, without the grace period (the operator logged out)."""
+        ctx = Ctx(self.state, now)
+        session = self.state.sessions.get(session_id)
+        if session is not None:
+            self._end_session(ctx, session)
+            calls.reconcile(ctx)
+        return ctx.effects
+
+    def sessions_of(self, owner: str) -> list[str]:
+        """Ids of the live sessions of an operator (or of a page instance)."""
+        return [s.id for s in self.state.sessions.values() if s.owner == owner]
 
     def ack(self, session_id: str, seq: int) -> None:
         session = self.state.sessions.get(session_id)
