@@ -1,0 +1,122 @@
+"""Outages: windows when nothing passes, fixed or random, that can break the connection."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from .base import Env, Toxic
+
+
+class Schedule:
+    """Down windows on the trio clock, shared by both directions of a link.
+
+    ``fixed`` windows are ``(offset, duration)`` pairs counted from when the link
+    starts. With ``mtbf`` and ``mttr`` (means, seconds), random windows follow
+    each other: up for an exponential time with mean ``mtbf``, then down for an
+    exponential time with mean ``mttr``.
+    """
+
+    def __init__(
+        self,
+        fixed: Iterable[tuple[float, float]] = (),
+        mtbf: float | None = None,
+        mttr: float | None = None,
+    ) -> None:
+        self.fixed = sorted(fixed)
+        self.mtbf, self.mttr = mtbf, mttr
+        self.windows: list[tuple[float, float]] = []  # (start, end), sorted by start
+        self._rng: random.Random | None = None
+        self._random_until = 0.0  # random windows are generated up to here
+
+    def start(self, now: float, rng: random.Random) -> None:
+        """Anchor the schedule at ``now`` (the first direction to bind does it)."""
+        if self._rng is not None:
+            return
+        self._rng = rng
+        self._random_until = now
+        self.windows = [(now + offset, now + offset + length) for offset, length in self.fixed]
+        self._extend(now)
+
+    def add(self, start: float, duration: float) -> None:
+        """A window from ``start`` for ``duration`` seconds (``Link.cut`` uses it)."""
+        self.windows.append((start, start + duration))
+        self.windows.sort()
+
+    def _extend(self, t: float) -> None:
+        if self.mtbf is None or self.mttr is None or self._rng is None:
+            return
+        while self._random_until <= t:
+            start = self._random_until + self._rng.expovariate(1 / self.mtbf)
+            end = start + self._rng.expovariate(1 / self.mttr)
+            self.windows.append((start, end))
+            self._random_until = end
+        self.windows.sort()
+
+    def next_window(self, t: float) -> tuple[float, float] | None:
+        """The window that contains ``t``, or else the next one to start."""
+        # A plain scan: both directions ask about different times, and a link
+        # sees few windows (one every mtbf), so there is nothing worth caching.
+        self._extend(t)
+        return min((w for w in self.windows if w[1] > t), default=None)
+
+
+class Outage(Toxic):
+    """Nothing passes while the schedule says the link is down.
+
+    Data waits and passes, in order, when the window ends. A window longer than
+    ``reset_after`` seconds resets the connection that much after the window
+    began, whether or not data was waiting (as when a phone changes network or
+    a NAT forgets the mapping).
+    """
+
+    kind = "outage"
+
+    def __init__(self, schedule: Schedule, reset_after: float | None = None) -> None:
+        super().__init__()
+        self.schedule = schedule
+        self.reset_after = reset_after
+        self._counted: set[tuple[float, float]] = set()
+        self._look_from = 0.0
+
+    def bind(self, env: Env, now: float) -> None:
+        super().bind(env, now)
+        self.schedule.start(now, self.rng)
+        self._look_from = now
+
+    def hold(self, now: float) -> float:
+        window = self.schedule.next_window(now)
+        if window is None or window[0] > now:
+            return now
+        if window not in self._counted:
+            self._counted.add(window)
+            self.env.stats.outages += 1
+        return window[1]
+
+    def deadline(self) -> float | None:
+        if self.reset_after is None:
+            return None
+        window = self.schedule.next_window(self._look_from)
+        if window is None:
+            return None
+        start, end = window
+        # a short window is only a time to look again at the one after it
+        return start + self.reset_after if end - start > self.reset_after else end
+
+    def expire(self, now: float) -> bool:
+        window = self.schedule.next_window(now)
+        self._look_from = now
+        if window is None or self.reset_after is None:
+            return False
+        start, end = window
+        return start <= now and end - start > self.reset_after and now >= start + self.reset_after
+
+    def attributes(self) -> dict[str, Any]:
+        s = self.schedule
+        return {
+            "windows": [[round(a * 1000), round((b - a) * 1000)] for a, b in s.fixed],
+            "mtbf": None if s.mtbf is None else round(s.mtbf * 1000),
+            "mttr": None if s.mttr is None else round(s.mttr * 1000),
+            "reset_after": None if self.reset_after is None else round(self.reset_after * 1000),
+        }
