@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import cast
+from functools import partial
+from typing import Any, cast
 
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -37,6 +38,30 @@ def hypercorn_config(host: str, port: int) -> HypercornConfig:
     return config
 
 
+async def serve_hypercorn(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve an ASGI app with Hypercorn's trio worker; reports the bound URL when ready."""
+
+    class _Started:
+        """Hypercorn reports a list of bound URLs; we report the first."""
+
+        def started(self, binds: list[str] | None = None) -> None:
+            task_status.started((binds or [""])[0])
+
+    await hypercorn_serve(
+        app,
+        hypercorn_config(host, port),
+        shutdown_trigger=shutdown_trigger,
+        task_status=cast("trio.TaskStatus[list[str]]", _Started()),
+    )
+
+
 async def serve_reference(
     config: ServerConfig,
     host: str = "127.0.0.1",
@@ -48,19 +73,11 @@ async def serve_reference(
     """Serve until ``shutdown_trigger`` returns (or forever); reports the URL when ready."""
     app = create_app(config)
     chat: ChatServer = app.chat  # type: ignore[attr-defined]
-
-    class _Started:
-        """Hypercorn reports its bound URLs; we report a :class:`RunningServer`."""
-
-        def started(self, binds: list[str] | None = None) -> None:
-            task_status.started(RunningServer((binds or [""])[0], chat))
-
-    await hypercorn_serve(
-        app,
-        hypercorn_config(host, port),
-        shutdown_trigger=shutdown_trigger,
-        task_status=cast("trio.TaskStatus[list[str]]", _Started()),
-    )
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(
+            partial(serve_hypercorn, app, host, port, shutdown_trigger=shutdown_trigger)
+        )
+        task_status.started(RunningServer(url, chat))
 
 
 @asynccontextmanager

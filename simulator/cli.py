@@ -6,6 +6,7 @@ import errno
 import logging
 import signal
 import sys
+from functools import partial
 
 import click
 import msgspec
@@ -16,6 +17,11 @@ from server.app import ServerConfig
 from server.config import ConfigError, FileConfig, load_config
 from server.core import Settings
 from server.serve import RunningServer, serve_reference
+
+from .link import ParamError
+from .link import spec as link_spec
+from .proxy import RunningProxy, serve_proxy
+from .proxy.proxies import ProxyError, split_address
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,6 +99,78 @@ def serve(
             click.echo(f"ringlab serve: {host}:{port} is already in use", err=True)
         else:
             click.echo(f"ringlab serve: {cause}", err=True)
+        sys.exit(1)
+    click.echo("stopped")
+
+
+def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or (param.name == "control" and value == "none"):
+        return None
+    try:
+        split_address(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+@main.command()
+@click.option("--listen", callback=_address, help="Address the proxy listens on (host:port).")
+@click.option("--upstream", callback=_address, help="Address it forwards to (host:port).")
+@click.option(
+    "--profile",
+    default="",
+    help="Link: a profile name and/or overrides, e.g. '3g' or '3g,down.loss=0.05'.",
+)
+@click.option("--set", "overrides", multiple=True, help="Override one parameter: down.loss=0.05.")
+@click.option("--seed", type=int, help="Seed of the link randomness (default: random).")
+@click.option(
+    "--control",
+    default="127.0.0.1:8474",
+    show_default=True,
+    callback=_address,
+    help="Toxiproxy-compatible control API address ('none' to disable).",
+)
+def proxy(
+    listen: str | None,
+    upstream: str | None,
+    profile: str,
+    overrides: tuple[str, ...],
+    seed: int | None,
+    control: str | None,
+) -> None:
+    """Put an emulated link between clients and a server (a TCP proxy)."""
+    if (listen is None) != (upstream is None):
+        raise click.UsageError("--listen and --upstream go together")
+    try:
+        spec = link_spec.parse(",".join([profile, *overrides]), where="")
+    except ParamError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--profile'/'--set'") from None
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            running: RunningProxy = await nursery.start(
+                partial(
+                    serve_proxy,
+                    listen=listen,
+                    upstream=upstream,
+                    spec=spec,
+                    seed=seed,
+                    control=control,
+                    log=lambda line: click.echo(f"ringlab proxy: {line}"),
+                    shutdown_trigger=_until_interrupted,
+                )
+            )
+            if listen is not None:
+                p = running.proxy
+                click.echo(f"proxy {p.name}: {p.listen} -> {p.upstream}  ({spec.describe()})")
+            if running.control_url:
+                click.echo(f"control API (Toxiproxy-compatible): {running.control_url}")
+            click.echo("Ctrl-C stops")
+
+    try:
+        trio.run(run)
+    except* (OSError, ProxyError) as group:
+        click.echo(f"ringlab proxy: {_leaf(group)}", err=True)
         sys.exit(1)
     click.echo("stopped")
 

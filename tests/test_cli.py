@@ -41,3 +41,14 @@ def test_bad_config_file_is_a_usage_error_naming_the_key(tmp_path):
     result = run("serve", "--config", str(path))
     assert result.returncode == 2
     assert "server.port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_proxy_bad_arguments_are_usage_errors():
+    for args, needle in [
+        (["--listen", "127.0.0.1:x", "--upstream", "127.0.0.1:1"], "--listen"),
+        (["--listen", "127.0.0.1:0"], "--listen and --upstream go together"),
+        (["--profile", "3g", "--set", "down.loss=7"], "down.loss: expected a probability"),
+    ]:
+        result = run("proxy", *args)
+        assert result.returncode == 2, args
+        assert needle in result.stderr and "Traceback" not in result.stderr

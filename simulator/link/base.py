@@ -23,6 +23,12 @@ MIN_RTO = 0.2
 MAX_RTO = 120.0
 
 
+def ms(seconds: float) -> float:
+    """Seconds as Toxiproxy's milliseconds: a whole number when it is one."""
+    value = round(seconds * 1000, 3)
+    return int(value) if value == int(value) else value
+
+
 @dataclass(slots=True)
 class Segment:
     """Bytes (or the end of the stream) on their way through one direction.

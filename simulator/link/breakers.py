@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Segment, Toxic
+from .base import Segment, Toxic, ms
 
 
 class ResetPeer(Toxic):
@@ -20,7 +20,7 @@ class ResetPeer(Toxic):
         return self.started + self.timeout
 
     def attributes(self) -> dict[str, Any]:
-        return {"timeout": round(self.timeout * 1000)}
+        return {"timeout": ms(self.timeout)}
 
 
 class Timeout(Toxic):
@@ -44,7 +44,7 @@ class Timeout(Toxic):
         return self.started + self.timeout if self.timeout > 0 else None
 
     def attributes(self) -> dict[str, Any]:
-        return {"timeout": round(self.timeout * 1000)}
+        return {"timeout": ms(self.timeout)}
 
 
 class SlowClose(Toxic):
@@ -62,7 +62,7 @@ class SlowClose(Toxic):
         return [seg]
 
     def attributes(self) -> dict[str, Any]:
-        return {"delay": round(self.delay * 1000)}
+        return {"delay": ms(self.delay)}
 
 
 class LimitData(Toxic):

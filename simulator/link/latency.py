@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from .base import Segment, Toxic
+from .base import Segment, Toxic, ms
 
 Distribution = Literal["uniform", "normal", "pareto", "paretonormal"]
 DISTRIBUTIONS: tuple[Distribution, ...] = ("uniform", "normal", "pareto", "paretonormal")
@@ -73,8 +73,8 @@ class Latency(Toxic):
 
     def attributes(self) -> dict[str, Any]:
         return {
-            "latency": round(self.latency * 1000),
-            "jitter": round(self.jitter * 1000),
+            "latency": ms(self.latency),
+            "jitter": ms(self.jitter),
             "distribution": self.distribution,
             "correlation": self.correlation,
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .base import MAX_RTO, MIN_RTO, Segment, Toxic
+from .base import MAX_RTO, MIN_RTO, Segment, Toxic, ms
 
 #: Ethernet's TCP maximum segment size.
 MSS = 1460
@@ -110,7 +110,11 @@ class Loss(Toxic):
         return out
 
     def attributes(self) -> dict[str, Any]:
-        attrs: dict[str, Any] = {"probability": self.probability, "mss": self.mss}
+        attrs: dict[str, Any] = {
+            "probability": self.probability,
+            "mss": self.mss,
+            "min_rto": ms(self.min_rto),
+        }
         if self.model is not None:
             m = self.model
             attrs["gemodel"] = [m.p, m.r, m.one_minus_h, m.one_minus_k]

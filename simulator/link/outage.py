@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from .base import Env, Toxic
+from .base import Env, Toxic, ms
 
 
 class Schedule:
@@ -114,9 +114,8 @@ class Outage(Toxic):
 
     def attributes(self) -> dict[str, Any]:
         s = self.schedule
-        return {
-            "windows": [[round(a * 1000), round((b - a) * 1000)] for a, b in s.fixed],
-            "mtbf": None if s.mtbf is None else round(s.mtbf * 1000),
-            "mttr": None if s.mttr is None else round(s.mttr * 1000),
-            "reset_after": None if self.reset_after is None else round(self.reset_after * 1000),
-        }
+        attrs: dict[str, Any] = {"windows": [[ms(a), ms(b)] for a, b in s.fixed]}
+        for key, value in (("mtbf", s.mtbf), ("mttr", s.mttr), ("reset_after", self.reset_after)):
+            if value is not None:
+                attrs[key] = ms(value)
+        return attrs

@@ -205,7 +205,7 @@ def from_table(table: Mapping[str, Any], where: str = "link") -> LinkSpec:
     name = table.get("profile")
     if name is not None:
         if name not in PROFILES:
-            raise ParamError(f"{where}.profile", "one of " + ", ".join(PROFILES), name)
+            raise ParamError(_join(where, "profile"), "one of " + ", ".join(PROFILES), name)
         base = from_table(PROFILES[name], where)
         base = dataclasses.replace(base, name=name)
     up: dict[str, Any] = {}
@@ -216,14 +216,14 @@ def from_table(table: Mapping[str, Any], where: str = "link") -> LinkSpec:
             continue
         if key in ("up", "down"):
             if not isinstance(value, Mapping):
-                raise ParamError(f"{where}.{key}", "a table of parameters", value)
+                raise ParamError(_join(where, key), "a table of parameters", value)
             target = up if key == "up" else down
             for sub, subvalue in value.items():
-                target[sub] = _parse_direction_key(f"{where}.{key}.{sub}", sub, subvalue)
+                target[sub] = _parse_direction_key(_join(where, f"{key}.{sub}"), sub, subvalue)
         elif key in LINK_KEYS:
-            link[key] = LINK_KEYS[key](f"{where}.{key}", value)
+            link[key] = LINK_KEYS[key](_join(where, key), value)
         else:
-            parsed = _parse_direction_key(f"{where}.{key}", key, value)
+            parsed = _parse_direction_key(_join(where, key), key, value)
             up[key] = down[key] = parsed
     spec = dataclasses.replace(
         base,
@@ -234,6 +234,10 @@ def from_table(table: Mapping[str, Any], where: str = "link") -> LinkSpec:
     if name is not None and (up or down or link):
         spec = dataclasses.replace(spec, name=f"{name}*")  # a profile, changed
     return spec
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
 
 
 def _parse_direction_key(param: str, key: str, value: object) -> Any:
@@ -252,7 +256,7 @@ def parse(text: str, where: str = "link") -> LinkSpec:
             continue
         if "=" not in item:
             if i != 0:
-                raise ParamError(where, "key=value after the profile name", item)
+                raise ParamError(where or "link", "key=value after the profile name", item)
             table["profile"] = item
             continue
         key, _, value = (s.strip() for s in item.partition("="))
