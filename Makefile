@@ -20,8 +20,8 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check server simulator tests
-	$(BIN)/ruff format --check server simulator tests
+	$(BIN)/ruff check server simulator tests bench
+	$(BIN)/ruff format --check server simulator tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import random
 import socket
 import struct
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -29,6 +29,11 @@ from .pipe import Pipe
 BUFFER = 256 * 1024
 #: Seconds a closed link keeps delivering what was written before the close.
 LINGER = 10.0
+#: Bytes asked of the wrapped stream per read: big reads keep bulk transfers cheap.
+READ_SIZE = 256 * 1024
+#: How early a precise link wakes before a delivery is due: the event loop's
+#: timers have epoll's 1 ms granularity plus a fraction of a ms of wake-up cost.
+SPIN = 0.003
 
 
 class LinkReset(trio.BrokenResourceError):
@@ -45,21 +50,47 @@ class LinkStatistics:
     closed: bool
 
 
+class _Signal:
+    """A wake-up many tasks can wait for; each :meth:`fire` wakes the current waiters."""
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def fire(self) -> None:
+        self._event.set()
+        self._event = trio.Event()
+
+    @property
+    def event(self) -> trio.Event:
+        return self._event
+
+
 class Link(trio.abc.HalfCloseableStream):
     """A stream whose bytes cross an emulated link. Use :func:`open_link`.
 
     Toxics can be added and removed while it runs, per direction; each draws
-    from its own generator seeded from ``rng``.
+    from its own generator seeded from ``rng``. When nothing holds a write
+    back it is carried by the caller's own task (no hand-off); otherwise a
+    delivery task per direction sends it when it is due.
     """
 
-    def __init__(self, inner: trio.abc.Stream, rng: random.Random) -> None:
+    def __init__(
+        self, inner: trio.abc.Stream, rng: random.Random, *, precise: bool = False
+    ) -> None:
         rtt = RttEstimator()
         self.inner = inner
+        self.precise = precise
         self.pipes: dict[Direction, Pipe] = {
             d: Pipe(Env(d, random.Random(rng.getrandbits(64)), rtt)) for d in DIRECTIONS
         }
-        self._changed: dict[Direction, trio.Event] = {"up": trio.Event(), "down": trio.Event()}
-        self._received = bytearray()
+        # the delivery task of a direction: something queued, toxics changed, closing
+        self._deliverer = {d: _Signal() for d in DIRECTIONS}
+        # the user side: room for writers (up), data or room for the reader (down)
+        self._user = {d: _Signal() for d in DIRECTIONS}
+        self._received: deque[bytes] = deque()
+        self._received_bytes = 0
+        self._sending = False  # a task is inside inner.send_all
+        self._finished = False  # the FIN after close went out
         self._eof = False
         self._reset = False
         self._closed = False
@@ -70,11 +101,11 @@ class Link(trio.abc.HalfCloseableStream):
     def add(self, direction: Direction, name: str, toxic: Toxic) -> None:
         """Add (or replace) a toxic at the end of one direction's chain."""
         self.pipes[direction].add(name, toxic, trio.current_time())
-        self._kick(direction)
+        self._deliverer[direction].fire()
 
     def remove(self, direction: Direction, name: str) -> Toxic | None:
         toxic = self.pipes[direction].remove(name)
-        self._kick(direction)
+        self._deliverer[direction].fire()
         return toxic
 
     def add_all(self, toxics: Iterable[tuple[Direction, str, Toxic]]) -> None:
@@ -99,82 +130,115 @@ class Link(trio.abc.HalfCloseableStream):
 
     # ------------------------------------------------------------ plumbing
 
-    def _kick(self, direction: Direction) -> None:
-        self._changed[direction].set()
-        self._changed[direction] = trio.Event()
+    def _fire_all(self) -> None:
+        for direction in DIRECTIONS:
+            self._deliverer[direction].fire()
+            self._user[direction].fire()
 
     async def _until_due(self, direction: Direction) -> None:
-        """Sleep until the pipe has something due (or changes)."""
+        """Sleep until the pipe has something due, or the deliverer is woken."""
         pipe = self.pipes[direction]
-        now = trio.current_time()
-        wake = pipe.next_wakeup(now)
-        if wake is not None and wake <= now:
+        wake = pipe.next_wakeup(trio.current_time())
+        if wake is not None and wake <= trio.current_time():
             return
-        changed = self._changed[direction]
-        with trio.move_on_at(math.inf if wake is None else wake):
-            await changed.wait()
+        woken = self._deliverer[direction].event
+        if wake is None:
+            await woken.wait()
+            return
+        with trio.move_on_at(wake - SPIN if self.precise else wake):
+            await woken.wait()
+        # Precise: the last stretch yields to other tasks instead of trusting a
+        # millisecond timer (never under a virtual clock: time would stand still).
+        while self.precise and not woken.is_set() and trio.current_time() < wake:
+            await trio.sleep(0)
 
     async def _break(self) -> None:
         """The connection is reset: both ends see it broken."""
         if self._reset:
             return
         self._reset = True
-        for direction in DIRECTIONS:
-            self._kick(direction)
+        self._fire_all()
         await _abort(self.inner)
 
-    async def _deliver_up(self) -> None:
+    async def _flush_up(self) -> None:
+        """Send what is due upstream. One sender at a time: the writer's own task
+        when nothing is waiting (the fast path), else the delivery task."""
         pipe = self.pipes["up"]
-        while not self._reset:
-            await self._until_due("up")
+        self._sending = True
+        try:
             due = pipe.pop_due(trio.current_time())
-            data = b"".join(seg.data for seg in due if seg.kind == "data")
-            try:
-                if data:
-                    await self.inner.send_all(data)
-                if any(seg.kind == "fin" for seg in due):
-                    if isinstance(self.inner, trio.abc.HalfCloseableStream):
-                        await self.inner.send_eof()
-                    if self._closed:
-                        await self.inner.aclose()
-                        return
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                await self._break()
+            chunks = [seg.data for seg in due if seg.kind == "data"]
+            if chunks:
+                await self.inner.send_all(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            if any(seg.kind == "fin" for seg in due):
+                if isinstance(self.inner, trio.abc.HalfCloseableStream):
+                    await self.inner.send_eof()
+                if self._closed:
+                    self._finished = True
+                    await self.inner.aclose()
             if any(seg.kind == "reset" for seg in due):
                 await self._break()
-            self._kick("up")  # room in the buffer for waiting writers
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await self._break()
+        finally:
+            self._sending = False
+            self._user["up"].fire()  # room in the buffer
+            if pipe.queue:
+                self._deliverer["up"].fire()
+
+    async def _deliver_up(self) -> None:
+        while not (self._reset or self._finished):
+            await self._until_due("up")
+            if self._sending:  # the writer is sending; it wakes us if more is queued
+                await self._deliverer["up"].event.wait()
+            else:
+                await self._flush_up()
+
+    def _flush_down(self) -> bool:
+        """Hand what is due downstream to the reader; True if the connection reset."""
+        reset = False
+        due = self.pipes["down"].pop_due(trio.current_time())
+        for seg in due:
+            if seg.kind == "data":
+                if not self._closed:
+                    self._received.append(seg.data)
+                    self._received_bytes += len(seg.data)
+            elif seg.kind == "fin":
+                self._eof = True
+            else:
+                reset = True
+        if due:
+            self._user["down"].fire()
+        if self.pipes["down"].queue:
+            self._deliverer["down"].fire()
+        return reset
+
+    def _full(self) -> bool:
+        return self.pipes["down"].queued_bytes + self._received_bytes > BUFFER
 
     async def _read_down(self) -> None:
         pipe = self.pipes["down"]
-        while True:
-            while pipe.queued_bytes + len(self._received) > BUFFER and not self._reset:
-                await self._changed["down"].wait()
-            if self._reset:
-                return
+        while not self._reset:
+            while self._full() and not self._reset:
+                await self._user["down"].event.wait()
             try:
-                data = await self.inner.receive_some(65536)
+                data = await self.inner.receive_some(READ_SIZE)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pipe.push(trio.current_time(), kind="reset")  # the far side reset it
-                self._kick("down")
-                return
-            pipe.push(trio.current_time(), bytes(data), "data" if data else "fin")
-            self._kick("down")
+                data = None
+            if data is None:  # the far side reset it
+                pipe.push(trio.current_time(), kind="reset")
+            else:
+                pipe.push(trio.current_time(), bytes(data), "data" if data else "fin")
+            if self._flush_down():  # the fast path: due at once unless a toxic holds it
+                await self._break()
             if not data:
                 return
 
     async def _deliver_down(self) -> None:
-        pipe = self.pipes["down"]
-        while not self._reset and not self._eof:
+        while not (self._reset or self._eof):
             await self._until_due("down")
-            for seg in pipe.pop_due(trio.current_time()):
-                if seg.kind == "data":
-                    if not self._closed:
-                        self._received += seg.data
-                elif seg.kind == "fin":
-                    self._eof = True
-                else:
-                    await self._break()
-            self._kick("down")
+            if self._flush_down():
+                await self._break()
 
     async def _run(self) -> None:
         async with trio.open_nursery() as nursery:
@@ -186,7 +250,7 @@ class Link(trio.abc.HalfCloseableStream):
         """After a close, let what was written reach the far end, for ``linger`` s at most."""
         with trio.move_on_after(linger):
             while self.pipes["up"].queue and not self._reset:
-                await self._changed["up"].wait()
+                await self._user["up"].event.wait()
 
     # ------------------------------------------------------------ Stream
 
@@ -198,22 +262,31 @@ class Link(trio.abc.HalfCloseableStream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         self._check_writable()
+        pipe = self.pipes["up"]
         if data:
-            self.pipes["up"].push(trio.current_time(), bytes(data))
-            self._kick("up")
+            pipe.push(trio.current_time(), bytes(data))
+            if not self._sending and pipe.queue and pipe.queue[0].at <= trio.current_time():
+                await self._flush_up()  # nothing to wait for: send from this task
+                self._check_writable()
+                await self._room_up()
+                return
+            self._deliverer["up"].fire()
         await self.wait_send_all_might_not_block()
+
+    async def _room_up(self) -> None:
+        while self.pipes["up"].queued_bytes > BUFFER:
+            self._check_writable()
+            await self._user["up"].event.wait()
+        self._check_writable()
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.checkpoint()
-        while self.pipes["up"].queued_bytes > BUFFER:
-            self._check_writable()
-            await self._changed["up"].wait()
-        self._check_writable()
+        await self._room_up()
 
     async def send_eof(self) -> None:
         self._check_writable()
         self.pipes["up"].push(trio.current_time(), kind="fin")
-        self._kick("up")
+        self._deliverer["up"].fire()
         await trio.lowlevel.checkpoint()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
@@ -222,16 +295,35 @@ class Link(trio.abc.HalfCloseableStream):
             if self._closed:
                 raise trio.ClosedResourceError("the link was closed")
             if self._received:
-                n = len(self._received) if max_bytes is None else max_bytes
-                data = bytes(self._received[:n])
-                del self._received[:n]
-                self._kick("down")
-                return data
+                return self._take(max_bytes)
             if self._reset:
                 raise LinkReset("connection reset")
             if self._eof:
                 return b""
-            await self._changed["down"].wait()
+            await self._user["down"].event.wait()
+
+    def _take(self, max_bytes: int | None) -> bytes:
+        """Whole chunks while they fit in ``max_bytes``; a chunk is split only if it must."""
+        was_full = self._full()
+        chunks = self._received
+        limit = self._received_bytes if max_bytes is None else max_bytes
+        if len(chunks[0]) >= limit:
+            head = chunks[0]
+            if len(head) == limit:
+                chunks.popleft()
+            else:
+                chunks[0] = head[limit:]
+            data = head[:limit]
+        else:
+            parts, size = [], 0
+            while chunks and size + len(chunks[0]) <= limit:
+                parts.append(chunks.popleft())
+                size += len(parts[-1])
+            data = b"".join(parts)
+        self._received_bytes -= len(data)
+        if was_full:
+            self._user["down"].fire()  # the wrapped stream's reader may go on
+        return data
 
     async def aclose(self) -> None:
         """Close: what was written still crosses the link, then the far end sees EOF."""
@@ -241,8 +333,7 @@ class Link(trio.abc.HalfCloseableStream):
         if not self._reset:
             self.pipes["up"].push(trio.current_time(), kind="fin")
         self._closed = True
-        self._kick("up")
-        self._kick("down")
+        self._fire_all()
         await trio.lowlevel.checkpoint()
 
 
@@ -262,13 +353,19 @@ async def open_link(
     toxics: Iterable[tuple[Direction, str, Toxic]] = (),
     *,
     linger: float = LINGER,
+    precise: bool = False,
 ) -> AsyncIterator[Link]:
     """Wrap ``inner`` in a :class:`Link` whose tasks run inside this block.
 
     On exit the link is closed; data already written keeps crossing for up to
     ``linger`` seconds before the wrapped stream is closed for good.
+
+    ``precise`` is for the real clock, whose timers fire up to ~1.5 ms late
+    (epoll counts whole milliseconds): the link wakes :data:`SPIN` early and
+    yields until the moment comes, at a little CPU per delivery. Leave it off
+    under a virtual clock, where timers are exact.
     """
-    link = Link(inner, rng)
+    link = Link(inner, rng, precise=precise)
     link.add_all(toxics)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(link._run)

@@ -21,6 +21,7 @@ import trio
 
 from ..link import Link, LinkReset, LinkStatistics, open_link
 from ..link.outage import Schedule
+from ..link.stream import READ_SIZE
 from ..link.toxiproxy import ToxicDef, build
 
 #: Seconds a closing connection keeps delivering what is still crossing the link.
@@ -253,7 +254,7 @@ class ProxyServer:
             _abort(client)
             return
         rng = random.Random(self.rng.getrandbits(64))
-        async with open_link(upstream, rng, linger=LINGER) as link:
+        async with open_link(upstream, rng, linger=LINGER, precise=True) as link:
             conn = Connection(
                 conn_id, proxy.name, peer, trio.current_time(), link, trio.CancelScope(), rng=rng
             )
@@ -276,7 +277,7 @@ class ProxyServer:
 async def _pump_up(client: trio.SocketStream, link: Link, scope: trio.CancelScope) -> None:
     """Client -> upstream through the link; a client's reset resets the link's far side."""
     try:
-        while data := await client.receive_some(65536):
+        while data := await client.receive_some(READ_SIZE):
             await link.send_all(data)
         await link.send_eof()
     except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -286,7 +287,7 @@ async def _pump_up(client: trio.SocketStream, link: Link, scope: trio.CancelScop
 async def _pump_down(link: Link, client: trio.SocketStream, scope: trio.CancelScope) -> None:
     """Upstream -> client through the link; a reset on the link resets the client."""
     try:
-        while data := await link.receive_some(65536):
+        while data := await link.receive_some(READ_SIZE):
             await client.send_all(data)
         await client.send_eof()
     except LinkReset:
