@@ -21,6 +21,7 @@ import trio
 from quart import Response, request, websocket
 from quart_trio import QuartTrio
 
+from . import pages
 from . import protocol as p
 from .core import (
     CancelTimer,
@@ -465,6 +466,8 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
     async def metrics() -> Response:
         return Response(chat.metrics.render(), content_type="text/plain; version=0.0.4")
 
+    pages.register(app, chat)
+
     @app.get("/")
     async def index() -> Response:
         return _json(
@@ -476,6 +479,9 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
                     "/api/login",
                     "/api/logout",
                     "/api/settings",
+                    "/console",
+                    "/demo",
+                    "/demo/pinned",
                     "/healthz",
                     "/metrics",
                 ],

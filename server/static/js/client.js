@@ -1,0 +1,137 @@
+// A protocol client for the browser: the rules of docs/protocol.md in one place.
+// It sends hello, answers ping, acknowledges sequenced events, drops replays
+// (seq at or below the last seen), pairs replies with requests, and reconnects
+// with backoff, resuming the session so nothing is lost or shown twice.
+
+const BACKOFF = [500, 1000, 2000, 4000, 8000]; // ms between reconnect attempts
+
+export class Client {
+  /**
+   * @param {string} url WebSocket URL (ws://host/ws/operator or /ws/visitor)
+   * @param {() => object} hello builds the hello frame (without resume fields)
+   * @param {(event: object) => void} onEvent every event, in order, once
+   * @param {(state: string) => void} onState "connecting" | "online" | "reconnecting" | "closed"
+   */
+  constructor(url, hello, onEvent, onState = () => {}) {
+    this.url = url;
+    this.hello = hello;
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.session = null;
+    this.resumeToken = null;
+    this.lastSeq = 0;
+    this.pending = new Map(); // request id -> {resolve, reject}
+    this.ids = 0;
+    this.attempt = 0;
+    this.stopped = false;
+    this.ws = null;
+    this.queue = []; // frames written while disconnected, sent on resume
+  }
+
+  connect() {
+    this.onState(this.session ? "reconnecting" : "connecting");
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      const hello = { ...this.hello(), type: "hello" };
+      if (this.session) {
+        hello.session = this.session;
+        hello.last_seq = this.lastSeq;
+        if (this.resumeToken) hello.resume_token = this.resumeToken;
+      }
+      ws.send(JSON.stringify(hello));
+    };
+    ws.onmessage = (msg) => this.receive(JSON.parse(msg.data));
+    ws.onclose = (close) => this.closed(close);
+  }
+
+  receive(event) {
+    if (event.type === "ping") {
+      this.raw({ type: "pong" });
+      return;
+    }
+    if (event.type === "welcome") {
+      if (!event.resumed) this.lastSeq = 0; // a fresh session numbers from 1
+      this.session = event.session;
+      this.resumeToken = event.resume_token || this.resumeToken;
+      this.attempt = 0;
+      this.onState("online");
+      this.onEvent(event);
+      for (const frame of this.queue.splice(0)) this.raw(frame);
+      return;
+    }
+    if (event.seq) {
+      if (event.seq <= this.lastSeq) return; // replayed duplicate
+      this.lastSeq = event.seq;
+      this.raw({ type: "ack", seq: event.seq });
+    }
+    if (event.ref && this.pending.has(event.ref)) {
+      const { resolve, reject } = this.pending.get(event.ref);
+      this.pending.delete(event.ref);
+      if (event.type === "error") reject(event);
+      else resolve(event);
+    }
+    this.onEvent(event);
+  }
+
+  closed(close) {
+    if (this.stopped) return;
+    // 4001: another connection took the session over; 4401: logged out / bad token
+    if (close.code === 4001 || close.code === 4401 || close.code === 1000) {
+      this.stopped = true;
+      this.onState("closed");
+      this.onEvent({ type: "closed", code: close.code, reason: close.reason });
+      return;
+    }
+    const delay = BACKOFF[Math.min(this.attempt, BACKOFF.length - 1)];
+    this.attempt += 1;
+    this.onState("reconnecting");
+    setTimeout(() => this.connect(), delay);
+  }
+
+  raw(frame) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  /** Send a request; resolves with its ok, rejects with its error. Survives reconnects:
+   * the server remembers request ids, so a resent request is answered, not redone. */
+  request(frame) {
+    const id = `r${++this.ids}`;
+    const full = { ...frame, id };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (!this.raw(full)) this.queue.push(full);
+    });
+  }
+
+  /** A message that gets no reply (typing, bye). Dropped while disconnected. */
+  send(frame) {
+    this.raw(frame);
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.ws) this.ws.close(1000);
+  }
+}
+
+/** The element's text set safely: visitor- or operator-supplied strings are never HTML. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "data") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) {
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+  }
+  return node;
+}
