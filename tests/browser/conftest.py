@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import trio
@@ -20,6 +21,7 @@ import trio
 from server.app import ServerConfig
 from server.serve import RunningServer, open_server
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -39,27 +41,32 @@ from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 
 @contextmanager
-def running_server(config: ServerConfig | None = None) -> Iterator[RunningServer]:
-    """A reference server on a free loopback port, served from a background thread."""
+def in_trio_thread(open_cm: Callable[[], AbstractAsyncContextManager[T]]) -> Iterator[T]:
+    """Enter an async context manager in a background thread's trio loop; yield its value."""
     started = threading.Event()
-    box: dict[str, object] = {}
+    box: dict[str, Any] = {}
 
     async def main() -> None:
         stop = trio.Event()
         box["token"], box["stop"] = trio.lowlevel.current_trio_token(), stop
-        async with open_server(config) as running:
-            box["server"] = running
+        async with open_cm() as value:
+            box["value"] = value
             started.set()
             await stop.wait()
 
     thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
     thread.start()
-    assert started.wait(30), "the server did not start"
+    assert started.wait(30), "did not start"
     try:
-        yield box["server"]  # type: ignore[misc]
+        yield box["value"]
     finally:
-        trio.from_thread.run_sync(box["stop"].set, trio_token=box["token"])  # type: ignore[arg-type]
+        trio.from_thread.run_sync(box["stop"].set, trio_token=box["token"])
         thread.join(10)
+
+
+def running_server(config: ServerConfig | None = None) -> AbstractContextManager[RunningServer]:
+    """A reference server on a free loopback port, served from a background thread."""
+    return in_trio_thread(lambda: open_server(config))
 
 
 @pytest.fixture

@@ -5,40 +5,11 @@ import shutil
 from pathlib import Path
 
 import httpx
+from people import alice, bob, tab, visitor
 from playwright.sync_api import expect
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "console_tabs.json"
 DOCS = Path(__file__).parent.parent.parent / "docs"
-
-
-def console(new_page, server, login, password):
-    page = new_page()
-    page.goto(f"{server.url}/console")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    expect(page.get_by_test_id("me-name")).not_to_be_empty()
-    expect(page.get_by_test_id("connection")).to_be_hidden()
-    return page
-
-
-def alice(new_page, server):
-    return console(new_page, server, "alice", "alice-demo")
-
-
-def bob(new_page, server):
-    return console(new_page, server, "bob", "bob-demo")
-
-
-def visitor(new_page, server, path="/demo"):
-    page = new_page()
-    page.goto(f"{server.url}{path}")
-    expect(page.get_by_test_id("chat-button")).to_have_attribute("data-online", "true")
-    return page
-
-
-def tab(page, state):
-    return page.locator(f"[data-testid=tab][data-state={state}]")
 
 
 def test_tab_state_vectors_pass_in_the_js_module(server, new_page):

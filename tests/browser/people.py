@@ -1,0 +1,33 @@
+"""The people of the browser tests: operators at their consoles, visitors on the demo site."""
+
+from playwright.sync_api import expect
+
+
+def console(new_page, server, login, password):
+    page = new_page()
+    page.goto(f"{server.url}/console")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page.get_by_test_id("me-name")).not_to_be_empty()
+    expect(page.get_by_test_id("connection")).to_be_hidden()
+    return page
+
+
+def alice(new_page, server):
+    return console(new_page, server, "alice", "alice-demo")
+
+
+def bob(new_page, server):
+    return console(new_page, server, "bob", "bob-demo")
+
+
+def visitor(new_page, server, path="/demo"):
+    page = new_page()
+    page.goto(f"{server.url}{path}")
+    expect(page.get_by_test_id("chat-button")).to_have_attribute("data-online", "true")
+    return page
+
+
+def tab(page, state):
+    return page.locator(f"[data-testid=tab][data-state={state}]")

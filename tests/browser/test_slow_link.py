@@ -1,0 +1,59 @@
+"""The console behind `ringlab proxy`: the faults the manual describes, in a real browser."""
+
+import httpx
+from conftest import in_trio_thread
+from people import alice, tab, visitor
+from playwright.sync_api import expect
+
+from simulator.link import parse
+from simulator.proxy import open_proxy
+
+
+def proxied(server, link):
+    upstream = server.url.removeprefix("http://")
+    return in_trio_thread(lambda: open_proxy(upstream, parse(link)))
+
+
+class Via:
+    """The server as seen through a proxy: pages loaded from the proxy's address."""
+
+    def __init__(self, proxy):
+        self.url = f"http://{proxy.proxy.listen}"
+
+
+def test_call_keeps_ringing_after_accept_on_a_slow_uplink(server, new_page):
+    with proxied(server, "up.latency=1500ms") as proxy:
+        a = alice(new_page, Via(proxy))
+        v = visitor(new_page, server)
+        v.get_by_test_id("chat-button").click()
+        expect(tab(a, "ringing")).to_have_count(1, timeout=15_000)
+        a.get_by_test_id("accept").click()
+        # confirm policy: the tab rings until the server's confirmation comes back
+        a.wait_for_timeout(700)
+        expect(tab(a, "accepting")).to_have_count(1)
+        expect(a.locator(".tab.ringing")).to_have_count(1)
+        expect(tab(a, "active")).to_have_count(1, timeout=15_000)
+        expect(a.locator(".tab.ringing")).to_have_count(0)
+
+
+def test_connection_lost_then_resumed_without_losing_or_duplicating(server, new_page):
+    with proxied(server, "") as proxy:
+        a = alice(new_page, Via(proxy))
+        v = visitor(new_page, server)
+        v.get_by_test_id("chat-button").click()
+        a.get_by_test_id("accept").click()
+        expect(tab(a, "active")).to_have_count(1)
+        # a 40 s outage: longer than the dead-peer timeout, so the connection breaks
+        cut = httpx.post(
+            f"{proxy.control_url}/ringlab/proxies/ringlab/cut",
+            json={"duration": 40_000, "reset_after": 200},
+        )
+        assert cut.json()["cut"] >= 1
+        expect(a.get_by_test_id("connection")).to_have_text("Connection lost — reconnecting…")
+        for i in range(3):
+            v.get_by_test_id("widget-input").fill(f"while you were away {i}")
+            v.get_by_test_id("widget-send").click()
+        expect(a.get_by_test_id("connection")).to_be_hidden(timeout=15_000)
+        expect(a.get_by_test_id("history").locator(".text")).to_have_text(
+            [f"while you were away {i}" for i in range(3)]
+        )
