@@ -21,7 +21,7 @@ import trio
 from quart import Response, request, websocket
 from quart_trio import QuartTrio
 
-from . import pages
+from . import admin, pages
 from . import protocol as p
 from .core import (
     CancelTimer,
@@ -337,6 +337,15 @@ class ChatServer:
                     conn.close(4401, "logged out")
                     await self.execute(self.hub.end_session(self.now(), sid))
 
+    async def end_sessions_of(self, operator_id: str, reason: str) -> None:
+        """Close an operator's connections and end its sessions now (password reset)."""
+        async with self.lock:
+            for sid in self.hub.sessions_of(operator_id):
+                conn = self.conns.pop(sid, None)
+                if conn is not None:
+                    conn.close(4401, reason)
+                await self.execute(self.hub.end_session(self.now(), sid))
+
     async def update_settings(self, account_id: str, patch: SettingsPatch) -> Settings:
         current = self.hub.settings(account_id)
         changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not None}
@@ -380,7 +389,7 @@ async def _quiet_close(ws: Any, code: int, reason: str) -> None:
         log.debug("could not close a closing connection", exc_info=True)
 
 
-def _settings_json(settings: Settings) -> dict[str, Any]:
+def _settingsjson_response(settings: Settings) -> dict[str, Any]:
     return {
         "ring_timeout": settings.ring_timeout,
         "max_chats": settings.max_chats,
@@ -388,7 +397,8 @@ def _settings_json(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _json(data: Any, status: int = 200) -> Response:
+def json_response(data: Any, status: int = 200) -> Response:
+    """A JSON body with its content type."""
     return Response(json.dumps(data), status=status, content_type="application/json")
 
 
@@ -424,18 +434,20 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
 
     @app.errorhandler(HttpError)
     async def http_error(exc: HttpError) -> Response:
-        return _json({"error": exc.code, "message": exc.message}, exc.status)
+        return json_response({"error": exc.code, "message": exc.message}, exc.status)
 
     @app.post("/api/login")
     async def login() -> Response:
         try:
             body = msgspec.json.decode(await request.get_data(), type=LoginRequest)
         except msgspec.MsgspecError as exc:
-            return _json({"error": "invalid_field", "message": str(exc)}, 400)
+            return json_response({"error": "invalid_field", "message": str(exc)}, 400)
         result = await chat.login(body)
         if result is None:
-            return _json({"error": "auth_failed", "message": "wrong login or password"}, 401)
-        return _json(result)
+            return json_response(
+                {"error": "auth_failed", "message": "wrong login or password"}, 401
+            )
+        return json_response(result)
 
     @app.post("/api/logout")
     async def logout() -> Response:
@@ -447,7 +459,7 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
     @app.get("/api/settings")
     async def get_settings() -> Response:
         op = await chat.authorize(request.headers.get("Authorization", ""))
-        return _json(_settings_json(chat.hub.settings(op.account_id)))
+        return json_response(_settingsjson_response(chat.hub.settings(op.account_id)))
 
     @app.put("/api/settings")
     async def put_settings() -> Response:
@@ -456,21 +468,24 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
             patch = msgspec.json.decode(await request.get_data(), type=SettingsPatch)
         except msgspec.MsgspecError as exc:
             raise HttpError(400, "invalid_field", str(exc).replace("`$.", "`")) from None
-        return _json(_settings_json(await chat.update_settings(op.account_id, patch)))
+        return json_response(
+            _settingsjson_response(await chat.update_settings(op.account_id, patch))
+        )
 
     @app.get("/healthz")
     async def healthz() -> Response:
-        return _json({"status": "ok", "connections": len(chat.conns)})
+        return json_response({"status": "ok", "connections": len(chat.conns)})
 
     @app.get("/metrics")
     async def metrics() -> Response:
         return Response(chat.metrics.render(), content_type="text/plain; version=0.0.4")
 
-    pages.register(app, chat)
+    pages.register(app)
+    admin.register(app, chat)
 
     @app.get("/")
     async def index() -> Response:
-        return _json(
+        return json_response(
             {
                 "service": "ringlab reference chat server",
                 "endpoints": [
@@ -480,6 +495,7 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
                     "/api/logout",
                     "/api/settings",
                     "/console",
+                    "/control",
                     "/demo",
                     "/demo/pinned",
                     "/healthz",

@@ -1,4 +1,4 @@
-"""The pages people click through: Operator Console, demo website, button codes.
+"""The pages people click through: Operator Console, Control Panel, demo website.
 
 Plain HTML served from templates, with JavaScript modules and CSS from
 ``server/static``: no build step, nothing from a CDN, no inline script (so a
@@ -16,8 +16,6 @@ from . import demo
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
-
-    from .app import ChatServer
 
 #: The visitor id the deliberately incorrect snippet carries, as if copied from a page
 #: that had rendered it for one visitor.
@@ -43,7 +41,7 @@ def button_snippet(base_url: str, account: str, button: str, visitor_id: str | N
     return f'<!-- ringlab chat button -->\n<script type="module" src="{src}"></script>'
 
 
-def register(app: QuartTrio, chat: ChatServer) -> None:
+def register(app: QuartTrio) -> None:
     """Add the page routes and the security headers to ``app``."""
 
     def base_url() -> str:
@@ -61,6 +59,10 @@ def register(app: QuartTrio, chat: ChatServer) -> None:
     @app.get("/console")
     async def console() -> str:
         return await render_template("console.html")
+
+    @app.get("/control")
+    async def control() -> str:
+        return await render_template("control.html")
 
     @app.get("/demo")
     async def demo_page() -> str:

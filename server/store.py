@@ -284,7 +284,57 @@ class Store:
             lambda db: db.execute("DELETE FROM tokens WHERE token_hash=?", (token_hash(token),))
         )
 
+    async def add_operator(self, op: Operator) -> None:
+        """Raises :class:`LoginTaken` if the login is in use."""
+
+        def write(db: sqlite3.Connection) -> None:
+            try:
+                db.execute(
+                    "INSERT INTO operators VALUES (?,?,?,?,?,?)",
+                    (op.id, op.account_id, op.login, op.name, op.password_hash, int(op.is_admin)),
+                )
+            except sqlite3.IntegrityError:
+                raise LoginTaken(op.login) from None
+
+        await self._tx(write)
+
+    async def remove_operator(self, operator_id: str) -> None:
+        """Delete an operator and its tokens; its messages keep its name."""
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM tokens WHERE operator_id=?", (operator_id,))
+            db.execute("DELETE FROM operators WHERE id=?", (operator_id,))
+
+        await self._tx(write)
+
+    async def set_password(self, operator_id: str, password_hash: str) -> None:
+        """A new password; every token of the operator stops working."""
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE operators SET password_hash=? WHERE id=?", (password_hash, operator_id)
+            )
+            db.execute("DELETE FROM tokens WHERE operator_id=?", (operator_id,))
+
+        await self._tx(write)
+
     # ---------------------------------------------------------------- reads
+
+    async def rooms(self, account_id: str, limit: int = 500) -> list[RoomSummary]:
+        """The account's chats, newest first, for the transcripts list."""
+        rows = await self._query(
+            "SELECT r.id, r.visitor_id, r.state, r.opened_at, r.closed_at, r.close_reason, "
+            "(SELECT COUNT(*) FROM messages m WHERE m.room_id = r.id), "
+            "(SELECT GROUP_CONCAT(DISTINCT o.name) FROM room_operators ro "
+            " JOIN operators o ON o.id = ro.operator_id WHERE ro.room_id = r.id) "
+            "FROM rooms r WHERE r.account_id=? ORDER BY r.opened_at DESC LIMIT ?",
+            account_id,
+            limit,
+        )
+        return [
+            RoomSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7].split(",") if r[7] else [])
+            for r in rows
+        ]
 
     async def is_empty(self) -> bool:
         return not await self._query("SELECT 1 FROM accounts LIMIT 1")
@@ -385,6 +435,24 @@ class Store:
             "SELECT * FROM offline_messages WHERE account_id=? ORDER BY at", account_id
         )
         return [OfflineMessage(*r) for r in rows]
+
+
+class LoginTaken(ValueError):
+    """Another operator already has this login."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSummary:
+    """One chat in the transcripts list."""
+
+    id: str
+    visitor_id: str
+    state: str
+    opened_at: float
+    closed_at: float | None
+    close_reason: str | None
+    messages: int
+    operators: list[str]
 
 
 def _operator(row: tuple[Any, ...]) -> Operator:

@@ -86,6 +86,20 @@ class Hub:
                 st.operators[m.operator_id].rooms.add(m.room_id)
         return ctx.effects
 
+    def add_operator(self, operator: Operator) -> None:
+        """A new operator of an account (created in the Control Panel)."""
+        self.state.add_operator(operator)
+
+    def remove_operator(self, now: float, operator_id: str) -> list[Effect]:
+        """Delete an operator: its sessions end at once, its chats and rings go elsewhere."""
+        ctx = Ctx(self.state, now)
+        for session in [s for s in self.state.sessions.values() if s.owner == operator_id]:
+            ctx.effects.append(CloseSession(session.id, 4401, "operator removed"))
+            self._end_session(ctx, session)
+        calls.reconcile(ctx)
+        self.state.operators.pop(operator_id, None)
+        return ctx.effects
+
     def operator(self, operator_id: str) -> Operator | None:
         """An operator's account data, if it exists."""
         presence = self.state.operators.get(operator_id)

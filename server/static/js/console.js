@@ -169,6 +169,7 @@ function tabTitle(tab) {
 function render() {
   renderTabs();
   renderChat();
+  renderOperators(); // its "invite to this chat" follows the active tab
   ui.ringer.update();
 }
 
@@ -228,17 +229,6 @@ function renderChat() {
       : el("li", { class: "event" }, m.text)));
   parts.push(log);
   if (tab.typing) parts.push(el("p", { class: "typing" }, `${tab.typing} is typing…`));
-  if (tab.state === "active" && tab.room) {
-    const invite = el("select", { data: { testid: "invite-operator" } },
-      el("option", { value: "" }, "Invite an operator to this chat…"),
-      ...[...ui.operators.values()]
-        .filter((o) => o.id !== ui.me.id && o.status === "online")
-        .map((o) => el("option", { value: o.id }, o.name)));
-    invite.addEventListener("change", () => {
-      if (invite.value) ui.client.request({ type: "invite_operator", room: tab.room, operator: invite.value }).catch(() => {});
-    });
-    parts.push(invite);
-  }
   pane.replaceChildren(...parts);
   log.scrollTop = log.scrollHeight;
   compose.hidden = !(tab.state === "active" && tab.room && !tab.ended);
@@ -258,9 +248,17 @@ function renderVisitors() {
 }
 
 function renderOperators() {
+  const tab = ui.tabs.get(ui.active);
+  const room = tab && !tab.removed && tab.state === "active" && !tab.ended ? tab.room : null;
   $("operators").replaceChildren(...[...ui.operators.values()].map((o) =>
-    el("li", { class: `op ${o.status}`, data: { testid: "operator", status: o.status } },
-      `${o.name} (${o.status})`)));
+    el("li", { class: `op ${o.status}`, data: { testid: "operator", status: o.status, name: o.name } },
+      `${o.name} (${o.status})`, " ",
+      room && ui.me && o.id !== ui.me.id && o.status === "online"
+        ? el("button", {
+          data: { testid: "invite-operator" }, title: "Invite to this chat",
+          onclick: () => ui.client.request({ type: "invite_operator", room, operator: o.id }).catch(() => {}),
+        }, "Invite to this chat")
+        : null)));
 }
 
 function setConnection(state) {
@@ -379,7 +377,6 @@ function onEvent(ev) {
     case "operator_status":
       ui.operators.set(ev.operator.id, ev.operator);
       if (ui.me && ev.operator.id === ui.me.id) showStatus(ev.operator.status);
-      renderOperators();
       render();
       break;
     case "visitor_arrived":
