@@ -119,6 +119,36 @@ export class Client {
   }
 }
 
+/** Wire the page's login form (#login, #login-error) to the HTTP login; calls
+ * onToken(token) once logged in. The token is kept for this tab (sessionStorage). */
+export function loginForm(onToken) {
+  const form = document.getElementById("login");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const response = await fetch("/api/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ login: data.get("login"), password: data.get("password") }),
+    });
+    if (!response.ok) {
+      document.getElementById("login-error").textContent = "Wrong login or password.";
+      return;
+    }
+    const { token } = await response.json();
+    sessionStorage.setItem("ringlab.token", token);
+    onToken(token);
+  });
+}
+
+/** Log out: the token stops working and every connection opened with it closes. */
+export async function logOut() {
+  const token = sessionStorage.getItem("ringlab.token");
+  sessionStorage.removeItem("ringlab.token");
+  if (token) await fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+  location.reload();
+}
+
 /** The element's text set safely: visitor- or operator-supplied strings are never HTML. */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

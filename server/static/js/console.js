@@ -1,7 +1,7 @@
 // The Operator Console: login, presence, visitors, one tab per chat, ringing.
 // Tab behaviour comes from tabstate.js; this file only draws and talks.
 
-import { Client, el } from "./client.js";
+import { Client, el, logOut, loginForm } from "./client.js";
 import { step } from "./tabstate.js";
 
 const $ = (id) => document.getElementById(id);
@@ -412,29 +412,9 @@ function start(token) {
   ui.client.connect();
 }
 
-async function login(event) {
-  event.preventDefault();
-  const form = new FormData($("login"));
-  const response = await fetch("/api/login", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ login: form.get("login"), password: form.get("password") }),
-  });
-  if (!response.ok) {
-    $("login-error").textContent = "Wrong login or password.";
-    return;
-  }
-  const body = await response.json();
-  sessionStorage.setItem("ringlab.token", body.token);
-  start(body.token);
-}
-
 async function logout() {
-  const token = sessionStorage.getItem("ringlab.token");
-  sessionStorage.removeItem("ringlab.token");
   if (ui.client) ui.client.stop();
-  if (token) await fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
-  location.reload();
+  await logOut();
 }
 
 function init() {
@@ -445,7 +425,7 @@ function init() {
     localStorage.setItem("ringlab.policy", ui.policy);
   });
   $("mute").addEventListener("change", () => ui.ringer.update());
-  $("login").addEventListener("submit", login);
+  loginForm(start);
   $("logout").addEventListener("click", (e) => { e.preventDefault(); logout(); });
   $("status").addEventListener("click", (e) => {
     e.preventDefault();

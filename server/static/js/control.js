@@ -2,7 +2,7 @@
 // messages and visitor-id conflicts. Every call carries the admin's bearer token in a
 // header (never a cookie), which is what keeps these forms safe from CSRF.
 
-import { el } from "./client.js";
+import { el, logOut, loginForm } from "./client.js";
 
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("ringlab.token");
@@ -194,28 +194,13 @@ async function start() {
   route();
 }
 
-$("login").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const form = new FormData($("login"));
-  const response = await fetch("/api/login", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ login: form.get("login"), password: form.get("password") }),
-  });
-  if (!response.ok) {
-    $("login-error").textContent = "Wrong login or password.";
-    return;
-  }
-  token = (await response.json()).token;
-  sessionStorage.setItem("ringlab.token", token);
+loginForm((t) => {
+  token = t;
   start();
 });
-
-$("logout").addEventListener("click", async (e) => {
+$("logout").addEventListener("click", (e) => {
   e.preventDefault();
-  await fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
-  sessionStorage.removeItem("ringlab.token");
-  location.reload();
+  logOut();
 });
 
 if (token) start();

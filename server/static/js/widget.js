@@ -50,7 +50,9 @@ function render() {
   const parts = [button];
   if (w.invitation) parts.push(invitationPopup());
   if (w.open) parts.push(windowBox());
+  const focused = document.activeElement;
   root.replaceChildren(...parts);
+  if (focused && focused !== document.body && root.contains(focused)) focused.focus();
   const log = root.querySelector(".ringlab-history");
   if (log) log.scrollTop = log.scrollHeight;
 }
@@ -84,22 +86,7 @@ function windowBox() {
     if (w.ended) {
       body.push(el("p", { class: "ringlab-ended", data: { testid: "widget-ended" } }, "The chat has ended."));
     } else {
-      const input = el("input", { data: { testid: "widget-input" }, placeholder: "Type a message", autocomplete: "off" });
-      let typingOn = false;
-      input.addEventListener("input", () => {
-        const on = input.value.length > 0;
-        if (on !== typingOn) { typingOn = on; w.client.send({ type: "typing", room: w.room, on }); }
-      });
-      const form = el("form", { class: "ringlab-compose" }, input, el("button", { type: "submit", data: { testid: "widget-send" } }, "Send"));
-      form.addEventListener("submit", (e) => {
-        e.preventDefault();
-        const text = input.value.trim();
-        if (!text) return;
-        input.value = "";
-        typingOn = false;
-        w.client.request({ type: "send", room: w.room, text }).catch(() => {});
-      });
-      body.push(form);
+      body.push(composeForm());
     }
   } else if (w.call && w.callState === "ringing") {
     body.push(el("p", { data: { testid: "widget-waiting" } }, "Calling… an operator will be with you shortly."),
@@ -110,21 +97,48 @@ function windowBox() {
   return el("div", { class: "ringlab-window", data: { testid: "widget-window" } }, header, ...body);
 }
 
+let compose = null;
+
+function composeForm() {
+  // Built once and moved on every render, so what the visitor is typing survives
+  // the redraws that incoming events cause.
+  if (compose) return compose;
+  const input = el("input", { data: { testid: "widget-input" }, placeholder: "Type a message", autocomplete: "off" });
+  let typingOn = false;
+  input.addEventListener("input", () => {
+    const on = input.value.length > 0;
+    if (on !== typingOn) { typingOn = on; w.client.send({ type: "typing", room: w.room, on }); }
+  });
+  compose = el("form", { class: "ringlab-compose" }, input, el("button", { type: "submit", data: { testid: "widget-send" } }, "Send"));
+  compose.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    typingOn = false;
+    w.client.request({ type: "send", room: w.room, text }).catch(() => {});
+  });
+  return compose;
+}
+
+let leaveForm = null;
+
 function leaveMessageForm() {
   if (w.sent) return el("p", { data: { testid: "message-sent" } }, "Thank you: we will get back to you.");
-  const form = el("form", { class: "ringlab-leave", data: { testid: "leave-message" } },
+  if (leaveForm) return leaveForm; // kept across redraws, like the compose form
+  leaveForm = el("form", { class: "ringlab-leave", data: { testid: "leave-message" } },
     el("p", {}, "Nobody could answer. Leave us a message:"),
     el("input", { name: "name", placeholder: "Your name", required: "" }),
     el("input", { name: "email", type: "email", placeholder: "Your email", required: "" }),
     el("textarea", { name: "text", placeholder: "Your message", required: "" }),
     el("button", { type: "submit" }, "Send message"));
-  form.addEventListener("submit", (e) => {
+  leaveForm.addEventListener("submit", (e) => {
     e.preventDefault();
-    const data = new FormData(form);
+    const data = new FormData(leaveForm);
     w.client.request({ type: "leave_message", name: data.get("name"), email: data.get("email"), text: data.get("text") })
       .then(() => { w.sent = true; render(); }).catch(() => {});
   });
-  return form;
+  return leaveForm;
 }
 
 // ------------------------------------------------------------------ actions
