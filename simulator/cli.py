@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import signal
 import sys
@@ -196,6 +197,14 @@ def _leaf(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
     return exc
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors that validate TOML)."""
+    from .scenario import schema as scenario_schema
+
+    click.echo(json.dumps(scenario_schema(), indent=2))
 
 
 @main.command("demo")

@@ -1,0 +1,195 @@
+"""Checks: pure functions from an event log to metrics and expectation verdicts.
+
+Nothing here reads a clock or a socket. Every metric is defined in
+``docs/metrics.md``; names are dotted so scenario files can expect them
+(``"ring_stop.others.p95" = "< 2s"``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from .events import (
+    AcceptResult,
+    CallEnded,
+    CallPlaced,
+    ClickAccept,
+    Connection,
+    Event,
+    MessageReceived,
+    MessageSent,
+    RingStart,
+    RingStop,
+    RoomJoined,
+    ServerDecision,
+)
+from .scenario import Expectation
+
+Metrics = dict[str, float | None]
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile: always a value that was measured; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+
+
+def summarize(prefix: str, values: Sequence[float]) -> Metrics:
+    """``prefix.count``, ``.p50``, ``.p95``, ``.p99``, ``.max`` and ``.mean``."""
+    return {
+        f"{prefix}.count": float(len(values)),
+        f"{prefix}.p50": percentile(values, 50),
+        f"{prefix}.p95": percentile(values, 95),
+        f"{prefix}.p99": percentile(values, 99),
+        f"{prefix}.max": max(values) if values else None,
+        f"{prefix}.mean": sum(values) / len(values) if values else None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RingStopSample:
+    """The ring-stop latency of one (call, operator)."""
+
+    call: str
+    operator: str
+    role: str  # acceptor | other
+    should_stop: float  # the click (acceptor) or the server's decision (others)
+    stopped: float
+    reason: str
+
+    @property
+    def latency(self) -> float:
+        return self.stopped - self.should_stop
+
+
+def ring_stops(events: Iterable[Event]) -> list[RingStopSample]:
+    """Ring-stop latency per (call, operator), as ``docs/metrics.md`` defines it."""
+    clicks: dict[tuple[str, str], float] = {}
+    winners: set[tuple[str, str]] = set()
+    decisions: dict[tuple[str, str], float] = {}
+    stops: dict[tuple[str, str], RingStop] = {}
+    for e in events:
+        if isinstance(e, ClickAccept):
+            clicks.setdefault((e.call, e.operator), e.t)
+        elif isinstance(e, AcceptResult) and e.won:
+            winners.add((e.call, e.operator))
+        elif isinstance(e, ServerDecision):
+            decisions.setdefault((e.call, e.operator), e.t)
+        elif isinstance(e, RingStop):
+            stops.setdefault((e.call, e.operator), e)
+    samples = []
+    for key, stop in stops.items():
+        if key in winners and key in clicks:
+            samples.append(RingStopSample(*key, "acceptor", clicks[key], stop.t, stop.reason))
+        elif key in decisions and key not in winners:
+            samples.append(RingStopSample(*key, "other", decisions[key], stop.t, stop.reason))
+    return sorted(samples, key=lambda s: (s.should_stop, s.call, s.operator))
+
+
+def rings_never_stopped(events: Iterable[Event]) -> list[tuple[str, str]]:
+    """(call, operator) pairs whose console started ringing and never stopped."""
+    ringing: Counter[tuple[str, str]] = Counter()
+    for e in events:
+        if isinstance(e, RingStart):
+            ringing[(e.call, e.operator)] += 1
+        elif isinstance(e, RingStop):
+            ringing[(e.call, e.operator)] = 0
+    return sorted(k for k, n in ringing.items() if n)
+
+
+def merges(events: Iterable[Event]) -> dict[str, set[str]]:
+    """Rooms that held more than one real visitor: room -> the visitors (true identities)."""
+    visitors: dict[str, set[str]] = defaultdict(set)
+    for e in events:
+        if isinstance(e, RoomJoined) and e.role == "visitor":
+            visitors[e.room].add(e.actor)
+    return {room: who for room, who in visitors.items() if len(who) > 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    lost: int
+    duplicated: int
+    reordered: int
+    expected: int
+
+
+def deliveries(events: Sequence[Event]) -> Delivery:
+    """Every message sent must reach, exactly once and in order, everyone in the room
+    when it was sent (the sender included: the server echoes it)."""
+    joined: dict[str, dict[str, float]] = defaultdict(dict)  # room -> actor -> first join
+    for e in events:
+        if isinstance(e, RoomJoined):
+            joined[e.room].setdefault(e.actor, e.t)
+    got: Counter[tuple[str, str]] = Counter()  # (actor, mid)
+    order: dict[tuple[str, str], list[int]] = defaultdict(list)  # (actor, room) -> n seen
+    for e in events:
+        if isinstance(e, MessageReceived):
+            got[(e.actor, e.mid)] += 1
+            order[(e.actor, e.room)].append(e.n)
+    lost = duplicated = expected = 0
+    for e in events:
+        if isinstance(e, MessageSent):
+            for actor, since in joined[e.room].items():
+                if since <= e.t:
+                    expected += 1
+                    n = got[(actor, e.mid)]
+                    lost += n == 0
+                    duplicated += max(0, n - 1)
+    reordered = sum(
+        sum(1 for a, b in pairwise(seen) if b < a) for seen in order.values()
+    )
+    return Delivery(lost, duplicated, reordered, expected)
+
+
+def metrics(events: Sequence[Event]) -> Metrics:
+    """Every metric of a run, by dotted name."""
+    samples = ring_stops(events)
+    out: Metrics = {}
+    out |= summarize("ring_stop.acceptor", [s.latency for s in samples if s.role == "acceptor"])
+    out |= summarize("ring_stop.others", [s.latency for s in samples if s.role == "other"])
+    out["rings_never_stopped"] = float(len(rings_never_stopped(events)))
+    merged = merges(events)
+    out["merged_rooms"] = float(len(merged))
+    out["merged_visitors"] = float(sum(len(v) for v in merged.values()))
+    d = deliveries(events)
+    out |= {
+        "messages.expected": float(d.expected),
+        "lost_messages": float(d.lost),
+        "duplicated_messages": float(d.duplicated),
+        "reordered_messages": float(d.reordered),
+    }
+    wins = Counter(e.call for e in events if isinstance(e, AcceptResult) and e.won)
+    out["double_accepts"] = float(sum(1 for n in wins.values() if n > 1))
+    placed = {e.call: e.t for e in events if isinstance(e, CallPlaced)}
+    outcomes = Counter(e.outcome for e in events if isinstance(e, CallEnded))
+    out["calls.placed"] = float(len(placed))
+    for outcome in ("accepted", "missed", "abandoned"):
+        out[f"calls.{outcome}"] = float(outcomes[outcome])
+    answered = {
+        e.call: e.t for e in events if isinstance(e, AcceptResult) and e.won and e.call in placed
+    }
+    out |= summarize("time_to_answer", [t - placed[c] for c, t in answered.items()])
+    states = Counter(e.state for e in events if isinstance(e, Connection))
+    out["reconnects"] = float(states["lost"])
+    out["resumes"] = float(states["resumed"])
+    out["snapshots"] = float(states["snapshot"])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    expectation: Expectation
+    value: float | None
+    passed: bool
+
+
+def verdicts(expectations: Iterable[Expectation], values: Metrics) -> list[Verdict]:
+    """Each expectation against the run's metrics; an unknown or empty metric fails."""
+    return [Verdict(x, values.get(x.metric), x.holds(values.get(x.metric))) for x in expectations]

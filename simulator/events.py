@@ -1,0 +1,158 @@
+"""The event log of a run: ground truth, every line timed on the run's one clock.
+
+Actors log what really happened: who each visitor really is, every ring start and
+stop on every console, every click, every message sent and received. The
+embedded server adds its decisions. Checks and charts are computed afterwards
+from this log alone (``events.jsonl``), never while recording.
+
+``t`` is seconds since the run started, on the clock every actor and the
+embedded server share. Under the virtual clock it is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import msgspec
+
+
+class Event(msgspec.Struct, tag_field="kind", omit_defaults=True):
+    t: float
+
+
+# ---------------------------------------------------------------- consoles
+
+
+class RingStart(Event, tag="ring_start"):
+    """A console started ringing for a call."""
+
+    operator: str
+    call: str
+
+
+class RingStop(Event, tag="ring_stop"):
+    """A console stopped ringing; ``reason`` is the server's, or ``click`` (optimistic/X)."""
+
+    operator: str
+    call: str
+    reason: str
+
+
+class ClickAccept(Event, tag="click_accept"):
+    operator: str
+    call: str
+
+
+class ClickDecline(Event, tag="click_decline"):
+    operator: str
+    call: str
+
+
+class AcceptResult(Event, tag="accept_result"):
+    """The answer to an accept: won the call (``room``) or lost it."""
+
+    operator: str
+    call: str
+    won: bool
+    room: str | None = None
+
+
+# ---------------------------------------------------------------- the server's side
+
+
+class ServerDecision(Event, tag="server_decision"):
+    """When the server decided a ring must stop at a console (accept, hang-up, timeout...)."""
+
+    call: str
+    operator: str
+    reason: str
+
+
+# ---------------------------------------------------------------- visitors and rooms
+
+
+class VisitorArrived(Event, tag="visitor_arrived"):
+    """A visitor's page connected. ``actor`` is who it really is; ``visitor_id`` what the
+    server knows it as (two actors with one id is a merge in the making)."""
+
+    actor: str
+    page: str
+    visitor_id: str
+    intended: float  # when the open-loop timetable said it should arrive
+
+
+class CallPlaced(Event, tag="call_placed"):
+    actor: str
+    call: str
+
+
+class CallEnded(Event, tag="call_ended"):
+    """How a visitor's call ended: ``accepted``, ``missed`` or ``abandoned``."""
+
+    actor: str
+    call: str
+    outcome: str
+
+
+class RoomJoined(Event, tag="room_joined"):
+    """An actor (visitor or operator) is in a room and sees its history."""
+
+    actor: str
+    room: str
+    role: str
+
+
+class MessageSent(Event, tag="message_sent"):
+    actor: str
+    room: str
+    mid: str  # unique per message, carried in its text
+
+
+class MessageReceived(Event, tag="message_received"):
+    actor: str
+    room: str
+    mid: str
+    n: int
+
+
+class Connection(Event, tag="connection"):
+    """An actor's connection changed: ``connected``, ``lost``, ``resumed``, ``snapshot``."""
+
+    actor: str
+    state: str
+
+
+AnyEvent = (
+    RingStart
+    | RingStop
+    | ClickAccept
+    | ClickDecline
+    | AcceptResult
+    | ServerDecision
+    | VisitorArrived
+    | CallPlaced
+    | CallEnded
+    | RoomJoined
+    | MessageSent
+    | MessageReceived
+    | Connection
+)
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(AnyEvent)
+
+
+def write(path: Path, events: Iterable[Event]) -> None:
+    """Write one JSON object a line, in time order (ties keep their logged order)."""
+    ordered = sorted(events, key=lambda e: e.t)
+    with path.open("wb") as f:
+        for event in ordered:
+            f.write(_encoder.encode(event) + b"\n")
+
+
+def read(path: Path) -> Iterator[AnyEvent]:
+    with path.open("rb") as f:
+        for line in f:
+            if line.strip():
+                yield _decoder.decode(line)

@@ -1,0 +1,271 @@
+"""Scenario files: the TOML format QA writes, validated with messages that say where.
+
+Every key is documented in ``docs/scenarios.md``; ``ringlab schema`` prints the
+JSON Schema so editors can check files as they are typed. A bad file raises
+:class:`ScenarioError` naming the file, the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from .dist import Dist, Duration
+from .link import LinkSpec, ParamError, from_table
+from .link import parse as parse_link
+
+Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Count = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+def _dist(text: str) -> Any:
+    # a factory, not a value: msgspec's JSON Schema cannot encode custom-typed defaults
+    return msgspec.field(default_factory=lambda: Dist.parse(text))
+
+
+def _duration(text: str) -> Any:
+    return msgspec.field(default_factory=lambda: Duration.parse(text))
+
+
+class Server(msgspec.Struct, forbid_unknown_fields=True):
+    """The server under test: the embedded reference server (its settings), or ``target``."""
+
+    target: str | None = None  # http(s)://host:port of a running server
+    ring_timeout: Duration = _duration("120s")
+    max_chats: Annotated[int, msgspec.Meta(ge=1)] = 5
+    binding: Literal["legacy", "strict"] = "legacy"
+
+
+class OperatorGroup(msgspec.Struct, forbid_unknown_fields=True):
+    """Virtual operators that behave alike."""
+
+    name: Name
+    count: Count = 1
+    link: str = "lan"  # a name under [links], a profile, or a compact link spec
+    policy: Literal["confirm", "optimistic"] = "confirm"
+    reaction: Dist = _dist("1s..3s")  # from ring start to the Accept click
+    decline: Probability = 0.0  # chance of clicking X on a ringing tab instead
+    reply: Dist = _dist("2s..5s")  # think time before each answer
+    replies: Annotated[int, msgspec.Meta(ge=0)] = 2  # answers per visitor message burst
+    close_after: Dist = _dist("20s..40s")  # chat length before X
+    invite_visitors: Probability = 0.0  # chance, per visitor who arrives, of an invitation
+    invite_operator: Probability = 0.0  # chance, per chat, of inviting a colleague in
+    status: list[tuple[Duration, Literal["online", "away"]]] = []  # [[at, status], ...]
+
+
+class VisitorGroup(msgspec.Struct, forbid_unknown_fields=True):
+    """Virtual visitors that behave alike, arriving on an open-loop timetable."""
+
+    name: Name
+    count: Count = 1
+    arrival: Literal["start", "uniform", "poisson"] = "uniform"
+    over: Duration | None = None  # arrivals spread over this window (default: the run)
+    link: str = "lan"
+    code: Literal["correct", "pinned", "cached", "wrong_account"] = "correct"
+    call: Probability = 1.0  # chance of clicking the chat button
+    patience: Dist = _dist("60s")  # hangs up after waiting this long
+    messages: Annotated[int, msgspec.Meta(ge=0)] = 3
+    think: Dist = _dist("2s..6s")  # between messages
+    accept_invitation: Probability = 0.5
+    leave_message: Probability = 1.0  # when the call is missed
+    stay: Dist = _dist("2m")  # on the site, when not chatting
+    pages: Annotated[int, msgspec.Meta(ge=1)] = 1  # pages browsed (each a new page instance)
+
+
+class Fault(msgspec.Struct, forbid_unknown_fields=True):
+    """Something that happens to links or the server at a set time."""
+
+    at: Duration
+    action: Literal["outage", "degrade", "restore", "reset", "server_restart"]
+    target: str = ""  # operators.NAME, operators.NAME[i], visitors.NAME, visitors.NAME[i]
+    duration: Duration | None = None  # outage: how long
+    link: str | None = None  # degrade: the link to switch to
+
+
+class Scenario(msgspec.Struct, forbid_unknown_fields=True):
+    """One scenario file."""
+
+    name: Name
+    duration: Duration
+    description: str = ""
+    seed: int = 1
+    clock: Literal["real", "virtual"] = "real"
+    server: Server = msgspec.field(default_factory=Server)
+    links: dict[Name, dict[str, Any]] = {}
+    operators: list[OperatorGroup] = []
+    visitors: list[VisitorGroup] = []
+    faults: list[Fault] = []
+    expect: dict[str, str | float] = {}
+    sweep: dict[str, list[Any]] = {}
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; ``str()`` names the file, the key and what was expected."""
+
+
+def _dec_hook(kind: type, value: Any) -> Any:
+    if kind is Duration:
+        return Duration.parse(value)
+    if kind is Dist:
+        return Dist.parse(value)
+    raise NotImplementedError
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (``ringlab schema``)."""
+
+    def hook(kind: type) -> dict[str, Any]:
+        if kind is Duration:
+            return {"type": ["string", "number"], "description": 'seconds, or "30s", "2m", "250ms"'}
+        if kind is Dist:
+            return {
+                "type": ["string", "number"],
+                "description": '"3s", "2s..6s", "exp(30s)" or "normal(3s, 1s)"',
+            }
+        raise NotImplementedError
+
+    result: dict[str, Any] = msgspec.json.schema(Scenario, schema_hook=hook)
+    return result
+
+
+_OPS = re.compile(r"^\s*(<=|>=|==|!=|<|>)?\s*(.+?)\s*$")
+
+
+class Expectation(msgspec.Struct, frozen=True):
+    """``metric op threshold``: e.g. ``ring_stop.others.p95 < 2.0`` (seconds)."""
+
+    metric: str
+    op: str
+    threshold: float
+
+    def holds(self, value: float | None) -> bool:
+        if value is None:
+            return False
+        return {
+            "<": value < self.threshold,
+            "<=": value <= self.threshold,
+            ">": value > self.threshold,
+            ">=": value >= self.threshold,
+            "==": value == self.threshold,
+            "!=": value != self.threshold,
+        }[self.op]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.threshold:g}"
+
+
+def expectation(metric: str, value: str | float) -> Expectation:
+    """Parse ``"< 2s"``, ``"<= 0.05"``, ``0`` (means ``== 0``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Expectation(metric, "==", float(value))
+    match = _OPS.match(str(value))
+    if match is None:
+        raise ValueError(f'expected a comparison such as "< 2s" or "== 0", got {value!r}')
+    op, operand = match[1] or "==", match[2]
+    try:
+        threshold = float(operand)
+    except ValueError:
+        threshold = Duration.parse(operand).seconds
+    return Expectation(metric, op, threshold)
+
+
+class Loaded(msgspec.Struct):
+    """A validated scenario with its links resolved and expectations parsed."""
+
+    scenario: Scenario
+    path: str
+    links: dict[str, LinkSpec]
+    expectations: list[Expectation]
+
+    def link(self, ref: str) -> LinkSpec:
+        """A group's ``link``: a name under [links], or a profile / compact spec."""
+        return self.links[ref] if ref in self.links else parse_link(ref)
+
+
+def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Loaded:
+    """Read, validate and resolve a scenario file; ``overrides`` are dotted keys (``--set``)."""
+    where = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{where}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
+    for dotted, value in (overrides or {}).items():
+        _set(data, dotted, value)
+    return parse(data, where)
+
+
+def parse(data: dict[str, Any], where: str = "scenario") -> Loaded:
+    """Validate an already-read scenario table."""
+    try:
+        scenario = msgspec.convert(data, Scenario, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        raise ScenarioError(f"{where}: {_path(str(exc))}") from None
+    links: dict[str, LinkSpec] = {}
+    try:
+        for name, table in scenario.links.items():
+            links[name] = dataclasses.replace(from_table(table, where=f"links.{name}"), name=name)
+        group_links = [(f"operators[{i}]", g.link) for i, g in enumerate(scenario.operators)]
+        group_links += [(f"visitors[{i}]", g.link) for i, g in enumerate(scenario.visitors)]
+        for key, ref in group_links:
+            if ref not in links:
+                parse_link(ref, where=f"{key}.link")
+        expectations = [expectation(k, v) for k, v in scenario.expect.items()]
+    except ParamError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+    except ValueError as exc:
+        raise ScenarioError(f"{where}: expect: {exc}") from None
+    _check_names(scenario, where)
+    return Loaded(scenario, where, links, expectations)
+
+
+def _check_names(s: Scenario, where: str) -> None:
+    for kind, names in (
+        ("operators", [g.name for g in s.operators]),
+        ("visitors", [g.name for g in s.visitors]),
+    ):
+        if len(names) != len(set(names)):
+            raise ScenarioError(f"{where}: {kind}: group names must differ, got {names}")
+    groups = {f"operators.{g.name}": g.count for g in s.operators} | {
+        f"visitors.{g.name}": g.count for g in s.visitors
+    }
+    for i, fault in enumerate(s.faults):
+        key = f"faults[{i}]"
+        if fault.action == "server_restart":
+            continue
+        base, _, index = fault.target.partition("[")
+        if base not in groups:
+            raise ScenarioError(
+                f"{where}: {key}.target: expected one of {', '.join(groups) or '(no groups)'}"
+                f" (optionally with [index]), got {fault.target!r}"
+            )
+        if index and (not index[:-1].isdigit() or int(index[:-1]) >= groups[base]):
+            raise ScenarioError(f"{where}: {key}.target: index out of range in {fault.target!r}")
+        if fault.action == "outage" and fault.duration is None:
+            raise ScenarioError(f"{where}: {key}.duration: an outage needs a duration")
+        if fault.action == "degrade" and fault.link is None:
+            raise ScenarioError(f"{where}: {key}.link: degrade needs the link to switch to")
+
+
+def _path(message: str) -> str:
+    # msgspec says "... - at `$.operators[0].reaction`"; people think in dotted keys
+    return message.replace("`$.", "`")
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b[0].c`` in nested tables, creating tables as needed."""
+    node: Any = data
+    parts = re.findall(r"[^.\[\]]+|\[\d+\]", dotted)
+    for part, following in zip(parts, [*parts[1:], None], strict=True):
+        key: Any = int(part[1:-1]) if part.startswith("[") else part
+        if following is None:
+            node[key] = value
+        else:
+            node = node[key] if not isinstance(node, dict) else node.setdefault(key, {})

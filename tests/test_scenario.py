@@ -1,0 +1,147 @@
+"""Scenario files: the shipped ones load; bad ones say the file, the key and what was expected."""
+
+import contextlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.dist import Dist, Duration
+from simulator.scenario import ScenarioError, expectation, load, parse, schema
+
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenarios_load(path):
+    loaded = load(path)
+    assert loaded.scenario.name == path.stem
+    assert loaded.expectations
+    for group in [*loaded.scenario.operators, *loaded.scenario.visitors]:
+        assert loaded.link(group.link).describe()
+
+
+def minimal(**extra):
+    return {"name": "t", "duration": "10s", **extra}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "t"}, "Object missing required field `duration`"),
+        (
+            minimal(duration="soon"),
+            "expected a duration such as 30s, 2m or 250ms, got 'soon' - at `duration`",
+        ),
+        (minimal(operators=[{"name": "a", "reaction": "fast"}]), "at `operators[0].reaction`"),
+        (minimal(operators=[{"name": "a", "policy": "eager"}]), "at `operators[0].policy`"),
+        (
+            minimal(visitors=[{"name": "v", "count": 0}]),
+            "Expected `int` >= 1 - at `visitors[0].count`",
+        ),
+        (
+            minimal(visitors=[{"name": "v", "colour": "red"}]),
+            "unknown field `colour` - at `visitors[0]`",
+        ),
+        (minimal(links={"x": {"profile": "5g"}}), "links.x.profile: expected one of lan"),
+        (minimal(links={"x": {"up": {"loss": 2}}}), "links.x.up.loss: expected a probability"),
+        (minimal(operators=[{"name": "a", "link": "modem"}]), "operators[0].link.profile"),
+        (
+            minimal(
+                faults=[
+                    {"at": "5s", "action": "outage", "target": "operators.nobody", "duration": "1s"}
+                ]
+            ),
+            "faults[0].target: expected one of",
+        ),
+        (
+            minimal(
+                operators=[{"name": "a"}],
+                faults=[{"at": "5s", "action": "outage", "target": "operators.a"}],
+            ),
+            "faults[0].duration",
+        ),
+        (minimal(expect={"ring_stop.others.p95": "about 2s"}), "expect: expected a duration"),
+    ],
+)
+def test_bad_scenarios_name_the_key_and_what_was_expected(data, message):
+    with pytest.raises(ScenarioError) as err:
+        parse(data, "scenarios/x.toml")
+    assert str(err.value).startswith("scenarios/x.toml: ")
+    assert message in str(err.value)
+
+
+def test_distributions_and_expectations():
+    assert Dist.parse("2s..6s").mean == 4
+    assert Dist.parse("exp(30s)").kind == "exp" and Dist.parse("normal(3s, 1s)").b == 1
+    assert Dist.parse(5).a == 5 and Duration.parse("2m").seconds == 120
+    with pytest.raises(ValueError, match="expected a duration or distribution"):
+        Dist.parse("6s..2s")
+    assert str(expectation("a", "< 2s")) == "a < 2" and expectation("a", 0).holds(0)
+    assert expectation("a", ">= 250ms").threshold == 0.25
+
+
+def test_overrides_reach_nested_keys(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\nduration = "5s"\n[[operators]]\nname = "a"\n')
+    loaded = load(path, {"operators[0].count": 3, "server.binding": "strict", "seed": 9})
+    assert loaded.scenario.operators[0].count == 3
+    assert (loaded.scenario.server.binding, loaded.scenario.seed) == ("strict", 9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False)
+        | st.text(max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "name",
+                        "duration",
+                        "operators",
+                        "visitors",
+                        "links",
+                        "faults",
+                        "expect",
+                        "count",
+                        "link",
+                        "at",
+                        "action",
+                        "profile",
+                        "up",
+                        "loss",
+                        "reaction",
+                    ]
+                ),
+                inner,
+                max_size=4,
+            )
+        ),
+        max_leaves=12,
+    )
+)
+def test_any_table_is_loaded_or_refused_cleanly(data):
+    with contextlib.suppress(ScenarioError):
+        parse(data if isinstance(data, dict) else {"x": data})
+
+
+def test_schema_command_prints_a_json_schema():
+    out = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    printed = json.loads(out)
+    assert printed == schema()
+    assert "Scenario" in printed["$defs"]
