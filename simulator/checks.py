@@ -142,9 +142,7 @@ def deliveries(events: Sequence[Event]) -> Delivery:
                     n = got[(actor, e.mid)]
                     lost += n == 0
                     duplicated += max(0, n - 1)
-    reordered = sum(
-        sum(1 for a, b in pairwise(seen) if b < a) for seen in order.values()
-    )
+    reordered = sum(sum(1 for a, b in pairwise(seen) if b < a) for seen in order.values())
     return Delivery(lost, duplicated, reordered, expected)
 
 
