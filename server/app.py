@@ -71,6 +71,9 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()
     #: Settings of the demo account when it is created.
     demo_settings: Settings = field(default_factory=Settings)
+    #: Called with every lifecycle event (``ring_stopped``, ``call_accepted``...) as it is
+    #: logged: the simulator's window on the server's decisions, on the same clock.
+    observer: Callable[[str, dict[str, Any]], None] | None = None
 
 
 class LoginRequest(msgspec.Struct):
@@ -183,6 +186,8 @@ class ChatServer:
                 self.timers.cancel(fx.key)
             elif isinstance(fx, Lifecycle):
                 self.metrics.observe(fx.event, fx.fields)
+                if self.config.observer is not None:
+                    self.config.observer(fx.event, fx.fields)
                 log.info("%s", json.dumps({"event": fx.event, **fx.fields}, default=str))
 
     # ------------------------------------------------------------ websockets

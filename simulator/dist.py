@@ -58,7 +58,6 @@ class Duration(_Value):
         return units.format_duration(self.seconds)
 
 
-_RANGE = re.compile(r"^\s*([^.]+?)\s*\.\.\s*(.+?)\s*$")
 _CALL = re.compile(r"^\s*(exp|normal)\s*\((.*)\)\s*$")
 EXPECTED = 'a duration or distribution such as "3s", "2s..6s", "exp(30s)" or "normal(3s, 1s)"'
 
@@ -85,8 +84,10 @@ class Dist(_Value):
     def _parse(cls, value: object) -> Dist:
         text = str(value)
         if isinstance(value, str):
-            if match := _RANGE.match(value):
-                low, high = units.duration("", match[1]), units.duration("", match[2])
+            if ".." in value:
+                low_text, high_text = value.split("..")  # more than one ".." cannot unpack
+                low = units.duration("", low_text.strip())
+                high = units.duration("", high_text.strip())
                 if high < low:
                     raise ValueError("range goes down")
                 return cls("uniform", low, high, text)

@@ -77,6 +77,7 @@ def test_bad_scenarios_name_the_key_and_what_was_expected(data, message):
 
 def test_distributions_and_expectations():
     assert Dist.parse("2s..6s").mean == 4
+    assert (Dist.parse("0.5s..1.5s").a, Dist.parse("0.5s..1.5s").b) == (0.5, 1.5)
     assert Dist.parse("exp(30s)").kind == "exp" and Dist.parse("normal(3s, 1s)").b == 1
     assert Dist.parse(5).a == 5 and Duration.parse("2m").seconds == 120
     with pytest.raises(ValueError, match="expected a duration or distribution"):

@@ -1,0 +1,177 @@
+"""A virtual operator: logs in, rings, clicks Accept Call after a reaction time, chats.
+
+Its console is :class:`~simulator.actors.console.ConsoleModel`, the same tab
+machine the browser console runs. Every ring start and stop on it is logged
+with the run's clock: that is the ground truth ring-stop latency comes from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from dataclasses import dataclass
+
+import trio
+
+from server import protocol as p
+
+from .. import events as ev
+from ..scenario import OperatorGroup
+from .console import ConsoleModel
+from .stage import Stage
+from .wire import RequestFailed, Wire
+
+
+@dataclass
+class OperatorLogin:
+    login: str
+    password: str
+
+
+class VirtualOperator:
+    """One operator of a group; ``run`` lasts until cancelled."""
+
+    def __init__(
+        self, stage: Stage, group: OperatorGroup, index: int, login: OperatorLogin
+    ) -> None:
+        self.stage = stage
+        self.group = group
+        self.name = f"{group.name}[{index}]"
+        self.login = login
+        self.rng = random.Random(stage.seed_for(self.name))
+        self.console = ConsoleModel(group.policy)
+        self.id = self.name  # replaced by the server's operator id at welcome
+        self.wire: Wire
+        self._nursery: trio.Nursery
+
+    async def run(self) -> None:
+        token = await self.stage.login(self.login.login, self.login.password)
+        self.wire = Wire(
+            self.stage.ws_url,
+            "operator",
+            lambda: p.OperatorHello(token=token),
+            self.stage.link_for(self.group.link),
+            self.rng,
+            self._on_event,
+            lambda state: self.stage.log(
+                ev.Connection(t=self.stage.now(), actor=self.name, state=state)
+            ),
+            precise=self.stage.precise,
+        )
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self.wire.run)
+            for at, status in self.group.status:
+                nursery.start_soon(self._set_status_at, at.seconds, status)
+
+    async def _set_status_at(self, at: float, status: str) -> None:
+        await self.stage.sleep_until(at)
+        await self.wire.request(p.SetStatus(id="", status=status))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ console
+
+    def _stop_logged(self, call: str, effects: tuple[str, ...], reason: str) -> None:
+        if "stop_ring" in effects:
+            self.stage.log(
+                ev.RingStop(t=self.stage.now(), operator=self.id, call=call, reason=reason)
+            )
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, p.Welcome) and event.operator is not None:
+            self.id = event.operator.id
+            self.stage.operator_names[self.id] = self.name
+        elif isinstance(event, p.OperatorSnapshot):
+            for ring in event.rings:
+                self._ring(ring.call)
+            for room in event.rooms:
+                self._room_opened(room)
+        elif isinstance(event, p.Ring):
+            self._ring(event.call)
+        elif isinstance(event, p.RingStop):
+            effects = self.console.fire(f"call:{event.call}", "ring_stop", event.reason)
+            self._stop_logged(event.call, effects, event.reason)
+        elif isinstance(event, p.RoomOpened):
+            self._room_opened(event.room)
+        elif isinstance(event, p.ChatMessage):
+            self._message(event)
+        elif isinstance(event, p.RoomClosed):
+            key = self._room_key(event.room)
+            if key:
+                self.console.fire(key, "room_closed", event.reason)
+
+    def _ring(self, call: str) -> None:
+        effects = self.console.fire(f"call:{call}", "ring")
+        if "start_ring" in effects:
+            self.stage.log(ev.RingStart(t=self.stage.now(), operator=self.id, call=call))
+            self._nursery.start_soon(self._react, call)
+
+    async def _react(self, call: str) -> None:
+        await trio.sleep(self.group.reaction.sample(self.rng))
+        key = f"call:{call}"
+        if self.console.tab(key).state != "ringing":
+            return  # taken elsewhere, or the visitor gave up, before we reacted
+        if self.rng.random() < self.group.decline:
+            self.stage.log(ev.ClickDecline(t=self.stage.now(), operator=self.id, call=call))
+            self._stop_logged(call, self.console.fire(key, "click_x"), "declined")
+            await self._quietly(p.Decline(id="", call=call))
+            return
+        self.stage.log(ev.ClickAccept(t=self.stage.now(), operator=self.id, call=call))
+        self._stop_logged(call, self.console.fire(key, "click_accept"), "click")
+        try:
+            ok = await self.wire.request(p.Accept(id="", call=call))
+        except RequestFailed:
+            self.stage.log(
+                ev.AcceptResult(t=self.stage.now(), operator=self.id, call=call, won=False)
+            )
+            self._stop_logged(call, self.console.fire(key, "accept_failed"), "accept_failed")
+            return
+        self.stage.log(
+            ev.AcceptResult(t=self.stage.now(), operator=self.id, call=call, won=True, room=ok.room)
+        )
+
+    def _room_key(self, room: str) -> str | None:
+        for key, tab in self.console.tabs.items():
+            if tab.room == room:
+                return key
+        return None
+
+    def _room_opened(self, room: p.RoomInfo) -> None:
+        key = f"call:{room.call}" if room.call else f"room:{room.room}"
+        self.console.tab(key).room = room.room
+        self.console.fire(key, "room_opened")
+        self.stage.log(
+            ev.RoomJoined(t=self.stage.now(), actor=self.id, room=room.room, role="operator")
+        )
+        for message in room.messages:
+            self._message(message)
+        self._nursery.start_soon(self._close_later, key, room.room)
+
+    def _message(self, message: p.ChatMessage | p.MessageItem) -> None:
+        mid = self.stage.mid_of(message.text)
+        if mid is None:
+            return
+        self.stage.log(
+            ev.MessageReceived(
+                t=self.stage.now(), actor=self.id, room=message.room, mid=mid, n=message.n
+            )
+        )
+        if message.sender.role == "visitor" and isinstance(message, p.ChatMessage):
+            self._nursery.start_soon(self._reply, message.room)
+
+    async def _reply(self, room: str) -> None:
+        for _ in range(self.group.replies):
+            await trio.sleep(self.group.reply.sample(self.rng))
+            key = self._room_key(room)
+            if key is None or self.console.tab(key).state != "active":
+                return
+            await self.stage.say(self.wire, self.id, room)
+
+    async def _close_later(self, key: str, room: str) -> None:
+        await trio.sleep(self.group.close_after.sample(self.rng))
+        if self.console.tab(key).state == "active":
+            self.console.fire(key, "click_x")
+            await self._quietly(p.Close(id="", room=room))
+
+    async def _quietly(self, message: object) -> None:
+        with contextlib.suppress(RequestFailed):  # the room closed, the call ended meanwhile
+            await self.wire.request(message)

@@ -1,0 +1,69 @@
+"""What every actor of a run shares: the clock, the log, the server, the links, ids."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import trio
+
+from server import protocol as p
+
+from .. import events as ev
+from ..client import login
+from ..link import LinkSpec
+from .wire import Wire
+
+_MID = re.compile(r"^\[(m-[0-9a-z-]+)\]")
+
+
+@dataclass
+class Stage:
+    """One run's shared context. ``t0`` is the trio time the run started."""
+
+    url: str
+    t0: float
+    seed: int
+    log: Callable[[ev.Event], None]
+    link_for: Callable[[str], LinkSpec]
+    precise: bool  # real clock: precise link timers
+    operator_names: dict[str, str] = field(default_factory=dict)  # server id -> actor
+    _mids: int = 0
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+    def now(self) -> float:
+        """Seconds since the run started, on the run's clock."""
+        return trio.current_time() - self.t0
+
+    async def sleep_until(self, t: float) -> None:
+        await trio.sleep_until(self.t0 + t)
+
+    def seed_for(self, actor: str) -> int:
+        """A seed per actor from the scenario seed, stable across runs and processes."""
+        digest = hashlib.sha256(f"{self.seed}:{actor}".encode()).digest()
+        return int.from_bytes(digest[:8], "big")
+
+    async def login(self, name: str, password: str) -> str:
+        result = await login(self.url, name, password)
+        return str(result["token"])
+
+    def next_mid(self) -> str:
+        self._mids += 1
+        return f"m-{self._mids}"
+
+    @staticmethod
+    def mid_of(text: str) -> str | None:
+        """The message id a virtual actor put at the start of its text."""
+        match = _MID.match(text)
+        return match[1] if match else None
+
+    async def say(self, wire: Wire, actor: str, room: str) -> None:
+        """Send one chat message carrying a fresh id, and log it as sent."""
+        mid = self.next_mid()
+        self.log(ev.MessageSent(t=self.now(), actor=actor, room=room, mid=mid))
+        await wire.request(p.Send(id="", room=room, text=f"[{mid}] hello from {actor}"))

@@ -1,0 +1,185 @@
+"""A virtual visitor: arrives through a button code, calls, chats, leaves.
+
+The simulator knows who each visitor really is (its ``name``); the server only
+sees the visitor id the button code gives it. A pinned or cached code gives
+many real visitors one id, and the checks count exactly who got merged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from typing import Any
+
+import trio
+
+from server import protocol as p
+
+from .. import events as ev
+from ..scenario import VisitorGroup
+from .stage import Stage
+from .wire import RequestFailed, Wire
+
+ACCOUNT = "demo"
+BUTTON = "btn_main"
+
+
+class VirtualVisitor:
+    """One visitor of a group, arriving at ``intended`` seconds into the run."""
+
+    def __init__(self, stage: Stage, group: VisitorGroup, index: int, intended: float) -> None:
+        self.stage = stage
+        self.group = group
+        self.name = f"{group.name}[{index}]"
+        self.intended = intended
+        self.rng = random.Random(stage.seed_for(self.name))
+        self.page = f"pg-{self.name}-{self.rng.getrandbits(32):08x}"
+        self.visitor_id = self._code_visitor_id()
+        self.events: trio.MemorySendChannel[Any]
+        self._inbox: trio.MemoryReceiveChannel[Any]
+        self.events, self._inbox = trio.open_memory_channel[Any](1000)
+        self.room: str | None = None
+
+    def _code_visitor_id(self) -> str | None:
+        """What the button code on the visitor's page presents as its visitor id."""
+        if self.group.code == "pinned":
+            return "v_pinned_into_the_snippet"  # copied from one rendered page
+        if self.group.code == "cached":
+            return f"v_cached_{self.group.name}"  # the cache served everyone one page
+        return None  # correct: a first visit; the server assigns an id
+
+    def _hello(self) -> p.VisitorHello:
+        account = "no-such-account" if self.group.code == "wrong_account" else ACCOUNT
+        return p.VisitorHello(
+            account=account,
+            button=BUTTON,
+            page_instance=self.page,
+            url=f"https://shop.example/{self.group.name}",
+            title="Demo Shop",
+            visitor_id=self.visitor_id,
+        )
+
+    async def run(self) -> None:
+        await self.stage.sleep_until(self.intended)
+        self.wire = Wire(
+            self.stage.ws_url,
+            "visitor",
+            self._hello,
+            self.stage.link_for(self.group.link),
+            self.rng,
+            self.events.send_nowait,
+            lambda state: self.stage.log(
+                ev.Connection(t=self.stage.now(), actor=self.name, state=state)
+            ),
+            precise=self.stage.precise,
+        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.wire.run)
+            try:
+                await self._visit()
+            finally:
+                await self.wire.send(p.Bye())
+                self.wire.close()
+                nursery.cancel_scope.cancel()
+
+    async def _next(self, *kinds: type, timeout: float = float("inf")) -> Any:
+        with trio.move_on_after(timeout):
+            async for event in self._inbox:
+                if isinstance(event, p.Welcome) and event.visitor_id:
+                    self.visitor_id = event.visitor_id
+                if isinstance(event, p.RoomOpened):
+                    self._joined(event.room)
+                elif isinstance(event, p.ChatMessage):
+                    self._received(event)
+                if isinstance(event, kinds):
+                    return event
+        return None
+
+    def _joined(self, room: p.RoomInfo) -> None:
+        self.room = room.room
+        self.stage.log(
+            ev.RoomJoined(t=self.stage.now(), actor=self.name, room=room.room, role="visitor")
+        )
+        for message in room.messages:
+            self._received(message)
+
+    def _received(self, message: p.ChatMessage | p.MessageItem) -> None:
+        mid = self.stage.mid_of(message.text)
+        if mid is not None:
+            self.stage.log(
+                ev.MessageReceived(
+                    t=self.stage.now(), actor=self.name, room=message.room, mid=mid, n=message.n
+                )
+            )
+
+    async def _visit(self) -> None:
+        snapshot = await self._next(p.VisitorSnapshot, timeout=60)
+        if snapshot is None:
+            return  # never got in (a wrong account is refused)
+        self.stage.log(
+            ev.VisitorArrived(
+                t=self.stage.now(),
+                actor=self.name,
+                page=self.page,
+                visitor_id=snapshot.visitor_id,
+                intended=self.intended,
+            )
+        )
+        if snapshot.rooms:  # a shared visitor id: this page joins that visitor's room
+            self._joined(snapshot.rooms[-1])
+        if self.rng.random() < self.group.call:
+            await self._call()
+        await self._next(timeout=self.group.stay.sample(self.rng))
+
+    async def _call(self) -> None:
+        try:
+            ok = await self.wire.request(p.PlaceCall(id=""))
+        except RequestFailed:
+            return
+        if ok.room is not None:  # this visitor id already has a room: the merge
+            await self._chat(ok.room)
+            return
+        call = ok.call or ""
+        self.stage.log(ev.CallPlaced(t=self.stage.now(), actor=self.name, call=call))
+        patience = self.group.patience.sample(self.rng)
+        deadline = trio.current_time() + patience
+        while True:
+            state = await self._next(p.CallState, timeout=deadline - trio.current_time())
+            if state is None:
+                self.stage.log(
+                    ev.CallEnded(
+                        t=self.stage.now(), actor=self.name, call=call, outcome="abandoned"
+                    )
+                )
+                with contextlib.suppress(RequestFailed):
+                    await self.wire.request(p.Hangup(id="", call=call))
+                return
+            if state.call != call or state.state == "ringing":
+                continue
+            self.stage.log(
+                ev.CallEnded(t=self.stage.now(), actor=self.name, call=call, outcome=state.state)
+            )
+            if state.state == "missed" and self.rng.random() < self.group.leave_message:
+                with contextlib.suppress(RequestFailed):
+                    await self.wire.request(
+                        p.LeaveMessage(
+                            id="", name=self.name, email="visitor@example.com", text="Call me back."
+                        )
+                    )
+            if state.state == "accepted":
+                while self.room is None:
+                    await self._next(p.RoomOpened)
+                await self._chat(self.room)
+            return
+
+    async def _chat(self, room: str) -> None:
+        for _ in range(self.group.messages):
+            closed = await self._next(p.RoomClosed, timeout=self.group.think.sample(self.rng))
+            if closed is not None and closed.room == room:
+                return
+            with contextlib.suppress(RequestFailed):
+                await self.stage.say(self.wire, self.name, room)
+        while True:  # stay until the operator closes the chat
+            closed = await self._next(p.RoomClosed)
+            if closed is None or closed.room == room:
+                return

@@ -1,0 +1,207 @@
+"""One actor's session with the server, over its own emulated link.
+
+It does what the real pages do (``server/static/js/client.js``): ``hello``,
+``pong``, acknowledgements, dropping replays, pairing replies with requests,
+and reconnecting with backoff and resuming the session when the link breaks.
+Faults reach it through :attr:`Wire.link` (the link of the live connection)
+and :meth:`Wire.switch` (a different link from the next connection on, and
+the live one changed now).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import msgspec
+import trio
+from trio_websocket import ConnectionClosed, HandshakeError, wrap_client_stream
+
+from server import protocol as p
+
+from ..link import Link, LinkSpec, open_link
+
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between reconnect attempts, as the pages do
+
+
+class RequestFailed(Exception):
+    """The server answered with an error, or the session it was sent on is gone."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class Wire:
+    """A resumable protocol session; :meth:`run` keeps it connected until cancelled."""
+
+    def __init__(
+        self,
+        ws_url: str,
+        role: p.Role,
+        hello: Callable[[], Any],
+        spec: LinkSpec,
+        rng: random.Random,
+        on_event: Callable[[Any], None],
+        on_state: Callable[[str], None],
+        *,
+        precise: bool,
+    ) -> None:
+        parts = urlsplit(ws_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.path = f"/ws/{role}"
+        self.role = role
+        self.hello = hello
+        self.spec = spec
+        self.rng = rng
+        self.on_event = on_event
+        self.on_state = on_state
+        self.precise = precise
+        self.link: Link | None = None
+        self.session: str | None = None
+        self.resume_token: str | None = None
+        self.last_seq = 0
+        self._ws: Any = None
+        self._ids = 0
+        self._pending: dict[str, tuple[Any, trio.MemorySendChannel[Any]]] = {}
+        self.closed_for_good = trio.Event()
+
+    # ------------------------------------------------------------ requests
+
+    async def request(self, message: Any) -> p.Ok:
+        """Send a request (its ``id`` is set here); wait for its reply, across reconnects."""
+        self._ids += 1
+        message = msgspec.structs.replace(message, id=f"r{self._ids}")
+        send, receive = trio.open_memory_channel[Any](1)
+        self._pending[message.id] = (message, send)
+        await self._send(message)
+        reply = await receive.receive()
+        if isinstance(reply, p.Error):
+            raise RequestFailed(reply.code, reply.message)
+        assert isinstance(reply, p.Ok)
+        return reply
+
+    async def send(self, message: Any) -> None:
+        """A message without a reply (``typing``, ``bye``); dropped while disconnected."""
+        await self._send(message)
+
+    async def _send(self, message: Any) -> None:
+        ws = self._ws
+        if ws is None:
+            return  # resent on resume (requests) or dropped (the rest)
+        with contextlib.suppress(
+            ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError
+        ):
+            await ws.send_message(p.encode(message))  # if it fails, the reader reconnects
+
+    def switch(self, spec: LinkSpec) -> None:
+        """Use ``spec`` from now on: the live connection's toxics are replaced at once."""
+        self.spec = spec
+        link = self.link
+        if link is not None:
+            for direction, pipe in link.pipes.items():
+                for name in list(pipe.toxics):
+                    link.remove(direction, name)
+            link.add_all(spec.toxics())
+
+    # ------------------------------------------------------------ connection loop
+
+    async def run(self) -> None:
+        attempt = 0
+        while not self.closed_for_good.is_set():
+            try:
+                if await self._connect_once():
+                    attempt = 0
+            except (OSError, HandshakeError, ConnectionClosed, trio.BrokenResourceError):
+                pass
+            if self.closed_for_good.is_set():
+                return
+            self.on_state("lost")
+            await trio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+            attempt += 1
+
+    async def _connect_once(self) -> bool:
+        """One connection, from TCP connect to its end; True if it got a ``welcome``."""
+        welcomed = False
+        stream = await trio.open_tcp_stream(self.host, self.port)
+        link_rng = random.Random(self.rng.getrandbits(64))
+        async with (
+            open_link(
+                stream, link_rng, self.spec.toxics(), precise=self.precise, linger=1.0
+            ) as link,
+            trio.open_nursery() as nursery,
+        ):
+            self.link = link
+            try:
+                # typed for sockets, but any trio Stream works: the link is one
+                ws = await wrap_client_stream(nursery, cast(Any, link), self.host, self.path)
+                hello = self.hello()
+                if self.session is not None:
+                    hello = msgspec.structs.replace(
+                        hello, session=self.session, last_seq=self.last_seq
+                    )
+                    if self.role == "visitor":
+                        hello = msgspec.structs.replace(hello, resume_token=self.resume_token)
+                await ws.send_message(p.encode(hello))
+                dead_after = p.DEAD_PEER_TIMEOUT
+                while True:
+                    with trio.move_on_after(dead_after) as quiet:
+                        frame = await ws.get_message()
+                    if quiet.cancelled_caught:
+                        await ws.aclose()  # dead peer: nothing heard for too long
+                        return welcomed
+                    event = p.decode_event(self.role, frame)
+                    if isinstance(event, p.Welcome):
+                        welcomed = True
+                        dead_after = event.dead_peer_timeout
+                        self._ws = ws
+                        for message in self._welcome(event):  # the server dedupes by id
+                            await ws.send_message(p.encode(message))
+                        continue
+                    await self._receive(ws, event)
+            except ConnectionClosed as exc:
+                code = exc.reason.code if exc.reason else None
+                if code in (1000, 4001, 4401, 4400):  # done, superseded, refused
+                    self.closed_for_good.set()
+                return welcomed
+            finally:
+                self._ws = None
+                self.link = None
+                nursery.cancel_scope.cancel()
+
+    def _welcome(self, event: p.Welcome) -> list[Any]:
+        """Take the session; returns the requests to send again."""
+        resumed = event.resumed and event.session == self.session
+        if not resumed:
+            self.last_seq = 0
+            for message, reply in self._pending.values():  # their session is gone
+                reply.send_nowait(p.Error(code="session_lost", message="", ref=message.id))
+            self._pending.clear()
+        self.session = event.session
+        self.resume_token = event.resume_token or self.resume_token
+        self.on_state("resumed" if resumed else "connected")
+        self.on_event(event)
+        return [message for message, _ in self._pending.values()]
+
+    async def _receive(self, ws: Any, event: Any) -> None:
+        if isinstance(event, p.Ping):
+            await ws.send_message(p.encode(p.Pong()))
+            return
+        seq = getattr(event, "seq", None)
+        if seq:
+            if seq <= self.last_seq:
+                return  # a replayed duplicate
+            self.last_seq = seq
+            await ws.send_message(p.encode(p.Ack(seq=seq)))
+        ref = getattr(event, "ref", None)
+        if isinstance(event, p.Ok | p.Error) and ref in self._pending:
+            _, reply = self._pending.pop(ref)
+            reply.send_nowait(event)
+        self.on_event(event)
+
+    def close(self) -> None:
+        """Stop reconnecting (the actor is leaving)."""
+        self.closed_for_good.set()
