@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## demo: start the reference server and drive one scripted call end to end
+## demo: run the flagship scenarios against the embedded server; reports go to reports/
 demo: $(STAMP)
-	$(BIN)/ringlab demo
+	$(BIN)/ringlab run scenarios/baseline.toml scenarios/ring_after_accept.toml
 
 ## test: lint, type-check and run the whole suite
 test: lint typecheck unit

@@ -19,6 +19,7 @@ from server.config import ConfigError, FileConfig, load_config
 from server.core import Settings
 from server.serve import RunningServer, serve_reference
 
+from .cli_run import report_command, run_command
 from .link import ParamError
 from .link import spec as link_spec
 from .proxy import RunningProxy, serve_proxy
@@ -214,6 +215,9 @@ def demo_command() -> None:
 
     trio.run(run_demo, click.echo)
 
+
+main.add_command(run_command)
+main.add_command(report_command)
 
 if __name__ == "__main__":
     main()

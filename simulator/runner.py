@@ -29,6 +29,9 @@ from .actors.visitor import VirtualVisitor
 from .scenario import Fault, Loaded, VisitorGroup
 
 PASSWORD = "virtual-operator"
+#: Seconds after the scenario's duration during which nothing new starts and messages
+#: already sent still arrive, so the end of a run does not count as loss.
+DRAIN = 5.0
 
 
 def arrivals(group: VisitorGroup, duration: float, rng: random.Random) -> list[float]:
@@ -62,6 +65,7 @@ async def run_scenario(
     *,
     progress: Callable[[float, dict[str, int]], None] = lambda t, counts: None,
     stop_on_interrupt: bool = False,
+    drain: float = DRAIN,
 ) -> Run:
     """Run one scenario on the real clock against the embedded server."""
     s = loaded.scenario
@@ -110,19 +114,27 @@ async def run_scenario(
         ]
         actors = {op.name: op for op in operators} | {v.name: v for v in visitors}
         interrupted = trio.Event()
-        with trio.CancelScope(deadline=stage.t0 + s.duration.seconds) as run_scope:
-            async with trio.open_nursery() as nursery:
-                if stop_on_interrupt:
-                    nursery.start_soon(_watch_interrupt, run_scope, interrupted)
-                for op in operators:
-                    nursery.start_soon(op.run)
-                await trio.sleep(0.5)  # operators log in before the first visitor arrives
-                for visitor in visitors:
-                    nursery.start_soon(visitor.run)
-                for fault in s.faults:
-                    nursery.start_soon(_apply_fault, stage, loaded, fault, actors)
-                nursery.start_soon(_report_progress, stage, log, progress)
+        async with trio.open_nursery() as nursery:
+            if stop_on_interrupt:
+                nursery.start_soon(_watch_interrupt, nursery.cancel_scope, interrupted)
+            nursery.start_soon(_end_of_run, stage, s.duration.seconds, drain, nursery.cancel_scope)
+            for op in operators:
+                nursery.start_soon(op.run)
+            await trio.sleep(0.5)  # operators log in before the first visitor arrives
+            for visitor in visitors:
+                nursery.start_soon(visitor.run)
+            for fault in s.faults:
+                nursery.start_soon(_apply_fault, stage, loaded, fault, actors)
+            nursery.start_soon(_report_progress, stage, log, progress)
         return Run(log, dict(stage.operator_names), partial=interrupted.is_set())
+
+
+async def _end_of_run(stage: Stage, duration: float, drain: float, scope: trio.CancelScope) -> None:
+    """At ``duration`` actors start nothing new; what is in flight gets ``drain`` s."""
+    await stage.sleep_until(duration)
+    stage.closing = True
+    await trio.sleep(drain)
+    scope.cancel()
 
 
 async def _watch_interrupt(scope: trio.CancelScope, interrupted: trio.Event) -> None:

@@ -182,6 +182,7 @@ class Loaded(msgspec.Struct):
     path: str
     links: dict[str, LinkSpec]
     expectations: list[Expectation]
+    table: dict[str, Any] = {}  # the file's table as run (overrides applied)
 
     def link(self, ref: str) -> LinkSpec:
         """A group's ``link``: a name under [links], or a profile / compact spec."""
@@ -223,7 +224,7 @@ def parse(data: dict[str, Any], where: str = "scenario") -> Loaded:
     except ValueError as exc:
         raise ScenarioError(f"{where}: expect: {exc}") from None
     _check_names(scenario, where)
-    return Loaded(scenario, where, links, expectations)
+    return Loaded(scenario, where, links, expectations, data)
 
 
 def _check_names(s: Scenario, where: str) -> None:

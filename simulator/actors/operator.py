@@ -108,8 +108,8 @@ class VirtualOperator:
     async def _react(self, call: str) -> None:
         await trio.sleep(self.group.reaction.sample(self.rng))
         key = f"call:{call}"
-        if self.console.tab(key).state != "ringing":
-            return  # taken elsewhere, or the visitor gave up, before we reacted
+        if self.console.tab(key).state != "ringing" or self.stage.closing:
+            return  # taken elsewhere, the visitor gave up, or the run is over
         if self.rng.random() < self.group.decline:
             self.stage.log(ev.ClickDecline(t=self.stage.now(), operator=self.id, call=call))
             self._stop_logged(call, self.console.fire(key, "click_x"), "declined")
@@ -164,7 +164,8 @@ class VirtualOperator:
             key = self._room_key(room)
             if key is None or self.console.tab(key).state != "active":
                 return
-            await self.stage.say(self.wire, self.id, room)
+            with contextlib.suppress(RequestFailed):  # the chat ended meanwhile
+                await self.stage.say(self.wire, self.id, room)
 
     async def _close_later(self, key: str, room: str) -> None:
         await trio.sleep(self.group.close_after.sample(self.rng))

@@ -30,6 +30,7 @@ class Stage:
     link_for: Callable[[str], LinkSpec]
     precise: bool  # real clock: precise link timers
     operator_names: dict[str, str] = field(default_factory=dict)  # server id -> actor
+    closing: bool = False  # the run is over: start nothing new
     _mids: int = 0
 
     @property
@@ -63,7 +64,14 @@ class Stage:
         return match[1] if match else None
 
     async def say(self, wire: Wire, actor: str, room: str) -> None:
-        """Send one chat message carrying a fresh id, and log it as sent."""
+        """Send one chat message carrying a fresh id; log it as sent once the server took it.
+
+        A message the server refuses (the room closed meanwhile) was never sent, so it
+        cannot be lost; the sender was told. ``t`` is still the moment it was written.
+        """
+        if self.closing:
+            return
         mid = self.next_mid()
-        self.log(ev.MessageSent(t=self.now(), actor=actor, room=room, mid=mid))
+        t = self.now()
         await wire.request(p.Send(id="", room=room, text=f"[{mid}] hello from {actor}"))
+        self.log(ev.MessageSent(t=t, actor=actor, room=room, mid=mid))

@@ -127,7 +127,7 @@ class VirtualVisitor:
         )
         if snapshot.rooms:  # a shared visitor id: this page joins that visitor's room
             self._joined(snapshot.rooms[-1])
-        if self.rng.random() < self.group.call:
+        if self.rng.random() < self.group.call and not self.stage.closing:
             await self._call()
         await self._next(timeout=self.group.stay.sample(self.rng))
 

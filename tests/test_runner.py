@@ -1,0 +1,112 @@
+"""Scenarios end to end on the real clock against the embedded server (short runs)."""
+
+import json
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import trio
+
+from simulator.checks import metrics
+from simulator.runner import run_scenario
+from simulator.scenario import parse
+
+
+def scenario(
+    name, operator_link="lan", code="correct", binding="legacy", visitors=2, duration="5s"
+):
+    return parse(
+        {
+            "name": name,
+            "duration": duration,
+            "seed": 5,
+            "server": {"binding": binding},
+            "operators": [
+                {
+                    "name": "ops",
+                    "count": 2,
+                    "link": operator_link,
+                    "reaction": "0.3s..0.6s",
+                    "close_after": "4s",
+                }
+            ],
+            "visitors": [
+                {
+                    "name": "v",
+                    "count": visitors,
+                    "over": "1s",
+                    "code": code,
+                    "messages": 2,
+                    "think": "0.3s",
+                    "stay": "1s",
+                }
+            ],
+            "expect": {"lost_messages": 0},
+        }
+    )
+
+
+async def run(loaded):
+    return await run_scenario(loaded, drain=2.5)  # short runs: 1 s of link delay at most
+
+
+async def test_slow_operator_uplink_keeps_the_ring_going_after_accept():
+    with trio.fail_after(60):
+        clean = metrics((await run(scenario("clean"))).events)
+        slow = metrics((await run(scenario("slow", operator_link="up.latency=1s"))).events)
+    assert clean["calls.accepted"] == 2 and slow["calls.accepted"] == 2
+    assert clean["ring_stop.acceptor.p50"] < 0.1  # the floor: loopback
+    assert slow["ring_stop.acceptor.p50"] > 0.9  # the manual's fault 2, in numbers
+    assert slow["ring_stop.others.max"] < 0.1  # the others' downlink is clean
+    for m in (clean, slow):
+        assert (m["lost_messages"], m["duplicated_messages"], m["double_accepts"]) == (0, 0, 0)
+        assert m["messages.expected"] > 0 and m["rings_never_stopped"] == 0
+
+
+async def test_pinned_button_code_merges_visitors_in_legacy_only():
+    with trio.fail_after(60):
+        legacy = metrics((await run(scenario("legacy", code="pinned"))).events)
+        strict = metrics((await run(scenario("strict", code="pinned", binding="strict"))).events)
+    assert legacy["merged_visitors"] == 2
+    assert strict["merged_visitors"] == 0
+
+
+def test_ringlab_run_writes_a_report_and_exits_by_verdict(tmp_path):
+    path = tmp_path / "quick.toml"
+    path.write_text(
+        'name = "quick"\nduration = "4s"\n[[operators]]\nname = "ops"\nreaction = "0.2s"\n'
+        '[[visitors]]\nname = "v"\nover = "1s"\nmessages = 1\nthink = "0.2s"\nstay = "0.5s"\n'
+        '[expect]\nlost_messages = 0\n"calls.placed" = ">= 1"\n"ring_stop.others.p95" = "< 1s"\n'
+    )
+    ringlab = [sys.executable, "-m", "simulator.cli"]
+    result = subprocess.run(
+        [*ringlab, "run", str(path), "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stdout  # one operator: no "others" to measure
+    (run_dir,) = (tmp_path / "r").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert [e["passed"] for e in summary["expectations"]] == [True, True, False]
+    suite = ET.parse(run_dir / "junit.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    html = (run_dir / "index.html").read_text()
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    png = (run_dir / "ring_stop_cdf.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (800, 450)
+    (run_dir / "index.html").unlink()
+    again = subprocess.run(
+        [*ringlab, "report", str(run_dir)], capture_output=True, text=True, timeout=60
+    )
+    assert again.returncode == 0 and (run_dir / "index.html").exists()
+    bad = subprocess.run(
+        [*ringlab, "run", str(path), "--set", "visitors[0].count=0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        bad.returncode == 2 and "visitors[0].count" in bad.stderr and "Traceback" not in bad.stderr
+    )
