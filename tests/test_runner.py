@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import trio
 
+from simulator import events as ev
 from simulator.checks import metrics
 from simulator.runner import run_scenario
 from simulator.scenario import parse
@@ -110,3 +111,35 @@ def test_ringlab_run_writes_a_report_and_exits_by_verdict(tmp_path):
     assert (
         bad.returncode == 2 and "visitors[0].count" in bad.stderr and "Traceback" not in bad.stderr
     )
+
+
+async def test_faults_outage_delays_and_reset_reconnects_without_loss():
+    loaded = parse(
+        {
+            "name": "faults",
+            "duration": "9s",
+            "seed": 2,
+            "operators": [{"name": "ops", "reaction": "0.2s", "close_after": "8s", "replies": 0}],
+            "visitors": [
+                {"name": "v", "over": "0.5s", "messages": 6, "think": "0.6s", "stay": "1s"}
+            ],
+            "faults": [
+                {"at": "2s", "action": "outage", "target": "operators.ops", "duration": "2s"},
+                {"at": "5s", "action": "reset", "target": "operators.ops[0]"},
+            ],
+        }
+    )
+    with trio.fail_after(60):
+        result = await run(loaded)
+    m = metrics(result.events)
+    assert m["messages.expected"] >= 10
+    assert (m["lost_messages"], m["duplicated_messages"], m["reordered_messages"]) == (0, 0, 0)
+    assert m["reconnects"] >= 1 and m["resumes"] >= 1  # the reset, then a resume
+    held = [
+        e.t - s.t
+        for s in result.events
+        if isinstance(s, ev.MessageSent) and 2.0 <= s.t < 3.5
+        for e in result.events
+        if isinstance(e, ev.MessageReceived) and e.mid == s.mid and e.actor.startswith("op_")
+    ]
+    assert held and max(held) > 0.5  # sent during the outage: arrived when it ended
