@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from . import events as ev
+from .checks import Metrics
 from .report import write_report
-from .runner import run_scenario
-from .scenario import Loaded, ScenarioError, load, parse
+from .runner import check_runnable, run_scenario
+from .scenario import Loaded, ScenarioError, expand, parse
 
 
 def _override(text: str) -> tuple[str, Any]:
@@ -64,19 +65,49 @@ def run_command(
     if seed is not None:
         changes["seed"] = seed
     try:
-        loaded_all = [load(path, changes) for path in scenarios]
+        plans = [expand(path, changes) for path in scenarios]
+        for runs in plans:
+            for loaded in runs:
+                check_runnable(loaded)
     except ScenarioError as exc:
         raise click.UsageError(str(exc)) from None
     console = Console()
-    failed = [not _run_one(loaded, Path(out_root), console) for loaded in loaded_all]
-    sys.exit(1 if any(failed) else 0)
+    failed = False
+    for runs in plans:
+        results = [(loaded, _run_one(loaded, Path(out_root), console)) for loaded in runs]
+        if len(runs) > 1:
+            _print_sweep(console, results)
+        failed = failed or not all(ok for _, (ok, _) in results)
+    sys.exit(1 if failed else 0)
 
 
-def _run_one(loaded: Loaded, out_root: Path, console: Console) -> bool:
-    """Run one scenario and write its report; True if every expectation held."""
+def _print_sweep(console: Console, results: list[tuple[Loaded, tuple[bool, Metrics]]]) -> None:
+    """One row per sweep point: the point, ring-stop latency, the verdict."""
+    keys = list(results[0][0].point)
+    table = Table(title=f"{results[0][0].scenario.name}: sweep")
+    for key in keys:
+        table.add_column(key)
+    for column in ("acceptor p50", "acceptor p95", "others p95", "verdict"):
+        table.add_column(column, justify="right")
+    for loaded, (ok, values) in results:
+        cells = [
+            _ms(values.get(f"ring_stop.{w}"))
+            for w in ("acceptor.p50", "acceptor.p95", "others.p95")
+        ]
+        table.add_row(*[str(loaded.point[k]) for k in keys], *cells, "pass" if ok else "FAIL")
+    console.print(table)
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def _run_one(loaded: Loaded, out_root: Path, console: Console) -> tuple[bool, Metrics]:
+    """Run one scenario and write its report; (every expectation held, the metrics)."""
     name = loaded.scenario.name
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = out_root / f"{name}-{stamp}"
+    point = "".join(f"-{k.rsplit('.', 1)[-1]}={v}" for k, v in loaded.point.items())
+    out = out_root / f"{name}{point}-{stamp}"
     duration = loaded.scenario.duration.seconds
     shown = [-10.0]
 
@@ -94,11 +125,11 @@ def _run_one(loaded: Loaded, out_root: Path, console: Console) -> bool:
     result = trio.run(partial(run_scenario, loaded, progress=progress, stop_on_interrupt=True))
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.json").write_text(json.dumps(loaded.table, indent=2, default=str) + "\n")
-    _, results = write_report(
+    values, results = write_report(
         out, loaded, result.events, result.operator_names, partial=result.partial
     )
-    _print_summary(console, name, out, results, result.partial)
-    return not result.partial and all(r.passed for r in results)
+    _print_summary(console, name + point, out, results, result.partial)
+    return not result.partial and all(r.passed for r in results), values
 
 
 @click.command("report")

@@ -26,12 +26,29 @@ from . import events as ev
 from .actors.operator import OperatorLogin, VirtualOperator
 from .actors.stage import Stage
 from .actors.visitor import VirtualVisitor
-from .scenario import Fault, Loaded, VisitorGroup
+from .scenario import Fault, Loaded, ScenarioError, VisitorGroup
 
 PASSWORD = "virtual-operator"
 #: Seconds after the scenario's duration during which nothing new starts and messages
 #: already sent still arrive, so the end of a run does not count as loss.
 DRAIN = 5.0
+
+
+def check_runnable(loaded: Loaded) -> None:
+    """Refuse, before anything starts, what this runner cannot play yet."""
+    s = loaded.scenario
+    missing = []
+    if s.clock == "virtual":
+        missing.append('clock = "virtual" (the virtual clock comes with issue 6)')
+    if s.server.target is not None:
+        missing.append("server.target (runs use the embedded server for now)")
+    missing += [
+        f"faults[{i}].action = server_restart"
+        for i, fault in enumerate(s.faults)
+        if fault.action == "server_restart"
+    ]
+    if missing:
+        raise ScenarioError(f"{loaded.path}: not supported yet: {'; '.join(missing)}")
 
 
 def arrivals(group: VisitorGroup, duration: float, rng: random.Random) -> list[float]:

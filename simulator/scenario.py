@@ -8,6 +8,7 @@ JSON Schema so editors can check files as they are typed. A bad file raises
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import tomllib
 from pathlib import Path
@@ -183,6 +184,7 @@ class Loaded(msgspec.Struct):
     links: dict[str, LinkSpec]
     expectations: list[Expectation]
     table: dict[str, Any] = {}  # the file's table as run (overrides applied)
+    point: dict[str, Any] = {}  # for one run of a sweep: the swept keys and their values
 
     def link(self, ref: str) -> LinkSpec:
         """A group's ``link``: a name under [links], or a profile / compact spec."""
@@ -201,6 +203,22 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Loaded:
     for dotted, value in (overrides or {}).items():
         _set(data, dotted, value)
     return parse(data, where)
+
+
+def expand(path: str | Path, overrides: dict[str, Any] | None = None) -> list[Loaded]:
+    """A scenario as the runs it asks for: one, or one per combination of its sweep."""
+    base = load(path, overrides)
+    sweep = base.scenario.sweep
+    if not sweep:
+        return [base]
+    if len(sweep) > 2 or not all(isinstance(v, list) and v for v in sweep.values()):
+        raise ScenarioError(f"{path}: sweep: expected one or two keys, each with a list of values")
+    runs = []
+    for values in itertools.product(*sweep.values()):
+        point = dict(zip(sweep, values, strict=True))
+        loaded = load(path, {**(overrides or {}), **point, "sweep": {}})
+        runs.append(msgspec.structs.replace(loaded, point=point))
+    return runs
 
 
 def parse(data: dict[str, Any], where: str = "scenario") -> Loaded:

@@ -6,12 +6,13 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import pytest
 import trio
 
 from simulator import events as ev
 from simulator.checks import metrics
-from simulator.runner import run_scenario
-from simulator.scenario import parse
+from simulator.runner import check_runnable, run_scenario
+from simulator.scenario import ScenarioError, parse
 
 
 def scenario(
@@ -143,3 +144,20 @@ async def test_faults_outage_delays_and_reset_reconnects_without_loss():
         if isinstance(e, ev.MessageReceived) and e.mid == s.mid and e.actor.startswith("op_")
     ]
     assert held and max(held) > 0.5  # sent during the outage: arrived when it ended
+
+
+def test_what_the_runner_cannot_play_yet_is_refused_up_front():
+    loaded = parse(
+        {
+            "name": "n",
+            "duration": "5s",
+            "clock": "virtual",
+            "server": {"target": "http://127.0.0.1:1"},
+            "faults": [{"at": "1s", "action": "server_restart"}],
+        },
+        "x.toml",
+    )
+    with pytest.raises(ScenarioError) as err:
+        check_runnable(loaded)
+    assert "clock" in str(err.value) and "server.target" in str(err.value)
+    assert "faults[0].action = server_restart" in str(err.value)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.dist import Dist, Duration
-from simulator.scenario import ScenarioError, expectation, load, parse, schema
+from simulator.scenario import ScenarioError, expand, expectation, load, parse, schema
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
 
@@ -146,3 +146,10 @@ def test_schema_command_prints_a_json_schema():
     printed = json.loads(out)
     assert printed == schema()
     assert "Scenario" in printed["$defs"]
+
+
+def test_a_sweep_expands_into_one_run_per_value():
+    runs = expand(Path(__file__).parent.parent / "scenarios" / "loss_sweep.toml")
+    assert [r.point for r in runs] == [{"links.operator.up.loss": v} for v in (0, 0.02, 0.05, 0.1)]
+    assert [r.links["operator"].up.loss for r in runs] == [0, 0.02, 0.05, 0.1]
+    assert all(not r.scenario.sweep for r in runs)

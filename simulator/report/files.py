@@ -44,6 +44,7 @@ def write_report(
         "seed": s.seed,
         "clock": s.clock,
         "partial": partial,
+        "sweep_point": loaded.point,
         "passed": all(r.passed for r in results) and not partial,
         "expectations": [
             {"expect": str(r.expectation), "value": r.value, "passed": r.passed} for r in results
