@@ -72,7 +72,8 @@ class ServerConfig:
     #: Settings of the demo account when it is created.
     demo_settings: Settings = field(default_factory=Settings)
     #: Called with every lifecycle event (``ring_stopped``, ``call_accepted``...) as it is
-    #: logged: the simulator's window on the server's decisions, on the same clock.
+    #: logged, and with ``frame_received`` ({owner, message}) as each request is read:
+    #: the simulator's window on the server's side, on the same clock.
     observer: Callable[[str, dict[str, Any]], None] | None = None
 
 
@@ -291,6 +292,10 @@ class ChatServer:
                     )
                 )
             else:
+                if self.config.observer is not None:
+                    session = self.hub.state.sessions.get(sid)
+                    owner = session.owner if session is not None else ""
+                    self.config.observer("frame_received", {"owner": owner, "message": msg})
                 async with self.lock:
                     await self.execute(self.hub.handle(self.now(), sid, msg))
 

@@ -7,6 +7,7 @@ Nothing here reads a clock or a socket. Every metric is defined in
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -15,17 +16,24 @@ from itertools import pairwise
 
 from .events import (
     AcceptResult,
+    ActorInfo,
     CallEnded,
     CallPlaced,
     ClickAccept,
+    ColleagueInvited,
     Connection,
     Event,
+    InvitationAnswered,
+    InvitationSent,
     MessageReceived,
     MessageSent,
     RingStart,
     RingStop,
     RoomJoined,
+    ServerConflict,
     ServerDecision,
+    ServerReceived,
+    VisitorArrived,
 )
 from .scenario import Expectation
 
@@ -54,7 +62,15 @@ def summarize(prefix: str, values: Sequence[float]) -> Metrics:
 
 @dataclass(frozen=True, slots=True)
 class RingStopSample:
-    """The ring-stop latency of one (call, operator)."""
+    """The ring-stop latency of one (call, operator), and where the time went.
+
+    ``uplink`` (click to the server reading the accept), ``server`` (reading it to
+    deciding) and ``downlink`` (deciding to the console stopping) add up to the
+    latency when the console waited for the server; an optimistic console stops at
+    the click, so there is nothing to split (all three are None). For ``other``
+    consoles the whole latency is downlink. ``floor`` is the link's configured
+    one-way latency on the path the stop had to take: what it cannot beat on average.
+    """
 
     call: str
     operator: str
@@ -62,34 +78,121 @@ class RingStopSample:
     should_stop: float  # the click (acceptor) or the server's decision (others)
     stopped: float
     reason: str
+    uplink: float | None = None
+    server: float | None = None
+    downlink: float | None = None
+    floor: float = 0.0
 
     @property
     def latency(self) -> float:
         return self.stopped - self.should_stop
 
 
-def ring_stops(events: Iterable[Event]) -> list[RingStopSample]:
+def actors(events: Iterable[Event]) -> dict[str, ActorInfo]:
+    """Who is who: the id the events use -> the actor's description."""
+    return {e.actor: e for e in events if isinstance(e, ActorInfo)}
+
+
+def ring_stops(events: Sequence[Event]) -> list[RingStopSample]:
     """Ring-stop latency per (call, operator), as ``docs/metrics.md`` defines it."""
     clicks: dict[tuple[str, str], float] = {}
     winners: set[tuple[str, str]] = set()
     decisions: dict[tuple[str, str], float] = {}
+    received: dict[tuple[str, str], float] = {}
     stops: dict[tuple[str, str], RingStop] = {}
     for e in events:
         if isinstance(e, ClickAccept):
             clicks.setdefault((e.call, e.operator), e.t)
         elif isinstance(e, AcceptResult) and e.won:
             winners.add((e.call, e.operator))
+        elif isinstance(e, ServerReceived):
+            received.setdefault((e.call, e.operator), e.t)
         elif isinstance(e, ServerDecision):
             decisions.setdefault((e.call, e.operator), e.t)
         elif isinstance(e, RingStop):
             stops.setdefault((e.call, e.operator), e)
+    who = actors(events)
     samples = []
     for key, stop in stops.items():
+        info = who.get(key[1])
+        up, down = (info.floor_up, info.floor_down) if info else (0.0, 0.0)
         if key in winners and key in clicks:
-            samples.append(RingStopSample(*key, "acceptor", clicks[key], stop.t, stop.reason))
+            click, got, decided = clicks[key], received.get(key), decisions.get(key)
+            sample = RingStopSample(*key, "acceptor", click, stop.t, stop.reason, floor=up + down)
+            if got is not None and decided is not None and stop.t >= decided:
+                sample = dataclasses.replace(
+                    sample, uplink=got - click, server=decided - got, downlink=stop.t - decided
+                )
+            samples.append(sample)
         elif key in decisions and key not in winners:
-            samples.append(RingStopSample(*key, "other", decisions[key], stop.t, stop.reason))
+            decided = decisions[key]
+            samples.append(
+                RingStopSample(
+                    *key, "other", decided, stop.t, stop.reason, 0.0, 0.0, stop.t - decided, down
+                )
+            )
     return sorted(samples, key=lambda s: (s.should_stop, s.call, s.operator))
+
+
+def ring_overruns(events: Sequence[Event]) -> dict[str, float]:
+    """Per accepted call: how long after the winning Accept click any console still rang
+    (0 when every ring had stopped by the click)."""
+    click: dict[str, float] = {}
+    clicks = {(e.call, e.operator): e.t for e in events if isinstance(e, ClickAccept)}
+    for e in events:
+        if isinstance(e, AcceptResult) and e.won and (e.call, e.operator) in clicks:
+            click.setdefault(e.call, clicks[(e.call, e.operator)])
+    last: dict[str, float] = {}
+    for e in events:
+        if isinstance(e, RingStop) and e.call in click:
+            last[e.call] = max(last.get(e.call, e.t), e.t)
+    return {call: max(0.0, last.get(call, t) - t) for call, t in click.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class CallRow:
+    """One visitor call, for the report's per-call table."""
+
+    call: str
+    visitor: str
+    placed: float
+    outcome: str  # accepted | missed | abandoned | open (the run ended first)
+    consoles: int  # consoles it rang at
+    answered_by: str | None
+    time_to_answer: float | None
+    overrun: float | None
+
+
+def calls(events: Sequence[Event]) -> list[CallRow]:
+    """Every call placed, in order: how it ended, who answered, how long it rang on."""
+    rang: dict[str, set[str]] = defaultdict(set)
+    ended: dict[str, str] = {}
+    won: dict[str, tuple[str, float]] = {}
+    for e in events:
+        if isinstance(e, RingStart):
+            rang[e.call].add(e.operator)
+        elif isinstance(e, CallEnded):
+            ended.setdefault(e.call, e.outcome)
+        elif isinstance(e, AcceptResult) and e.won:
+            won.setdefault(e.call, (e.operator, e.t))
+    overruns = ring_overruns(events)
+    rows = []
+    for e in events:
+        if isinstance(e, CallPlaced):
+            winner = won.get(e.call)
+            rows.append(
+                CallRow(
+                    e.call,
+                    e.actor,
+                    e.t,
+                    ended.get(e.call, "open"),
+                    len(rang[e.call]),
+                    winner[0] if winner else None,
+                    winner[1] - e.t if winner else None,
+                    overruns.get(e.call),
+                )
+            )
+    return sorted(rows, key=lambda r: (r.placed, r.call))
 
 
 def rings_never_stopped(events: Iterable[Event]) -> list[tuple[str, str]]:
@@ -110,6 +213,20 @@ def merges(events: Iterable[Event]) -> dict[str, set[str]]:
         if isinstance(e, RoomJoined) and e.role == "visitor":
             visitors[e.room].add(e.actor)
     return {room: who for room, who in visitors.items() if len(who) > 1}
+
+
+def unreported_merges(events: Sequence[Event]) -> set[str]:
+    """Merged visitors (true identities) that no conflict the server reported names."""
+    pages: dict[str, str] = {e.page: e.actor for e in events if isinstance(e, VisitorArrived)}
+    reported = {
+        pages[page]
+        for e in events
+        if isinstance(e, ServerConflict)
+        for page in (e.first_page, e.page)
+        if page in pages
+    }
+    merged = set().union(*merges(events).values())
+    return merged - reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +269,13 @@ def metrics(events: Sequence[Event]) -> Metrics:
     out: Metrics = {}
     out |= summarize("ring_stop.acceptor", [s.latency for s in samples if s.role == "acceptor"])
     out |= summarize("ring_stop.others", [s.latency for s in samples if s.role == "other"])
+    out |= summarize("ring_overrun", list(ring_overruns(events).values()))
     out["rings_never_stopped"] = float(len(rings_never_stopped(events)))
     merged = merges(events)
     out["merged_rooms"] = float(len(merged))
     out["merged_visitors"] = float(sum(len(v) for v in merged.values()))
+    out["conflicts.reported"] = float(sum(isinstance(e, ServerConflict) for e in events))
+    out["merged_visitors.unreported"] = float(len(unreported_merges(events)))
     d = deliveries(events)
     out |= {
         "messages.expected": float(d.expected),
@@ -178,6 +298,14 @@ def metrics(events: Sequence[Event]) -> Metrics:
     out["reconnects"] = float(states["lost"])
     out["resumes"] = float(states["resumed"])
     out["snapshots"] = float(states["snapshot"])
+    answers = Counter(e.accepted for e in events if isinstance(e, InvitationAnswered))
+    out["invitations.sent"] = float(sum(isinstance(e, InvitationSent) for e in events))
+    out["invitations.accepted"] = float(answers[True])
+    out["invitations.declined"] = float(answers[False])
+    invited = {(e.room, e.invited) for e in events if isinstance(e, ColleagueInvited)}
+    joined = {(e.room, e.actor) for e in events if isinstance(e, RoomJoined)}
+    out["colleague_invites.sent"] = float(len(invited))
+    out["colleague_invites.joined"] = float(len(invited & joined))
     return out
 
 

@@ -17,7 +17,8 @@ from rich.table import Table
 
 from . import events as ev
 from .checks import Metrics
-from .report import write_report
+from .progress import LiveProgress
+from .report import write_report, write_sweep
 from .runner import check_runnable, run_scenario
 from .scenario import Loaded, ScenarioError, expand, parse
 
@@ -52,10 +53,19 @@ def _print_summary(
 @click.option("--out", "out_root", default="reports", show_default=True, help="Where reports go.")
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option(
+    "--target",
+    metavar="URL",
+    help="Play against this running server instead of the embedded one (server.target).",
+)
+@click.option(
     "--set", "overrides", multiple=True, help="Override a key: --set operators[0].count=3"
 )
 def run_command(
-    scenarios: tuple[str, ...], out_root: str, seed: int | None, overrides: tuple[str, ...]
+    scenarios: tuple[str, ...],
+    out_root: str,
+    seed: int | None,
+    target: str | None,
+    overrides: tuple[str, ...],
 ) -> None:
     """Play scenario files against the embedded reference server and write reports.
 
@@ -64,6 +74,8 @@ def run_command(
     changes = dict(_override(o) for o in overrides)
     if seed is not None:
         changes["seed"] = seed
+    if target is not None:
+        changes["server.target"] = target
     try:
         plans = [expand(path, changes) for path in scenarios]
         for runs in plans:
@@ -77,6 +89,13 @@ def run_command(
         results = [(loaded, _run_one(loaded, Path(out_root), console)) for loaded in runs]
         if len(runs) > 1:
             _print_sweep(console, results)
+            name = runs[0].scenario.name
+            chart = write_sweep(
+                Path(out_root) / f"{name}-sweep-{_stamp()}",
+                name,
+                [(loaded, values, ok) for loaded, (ok, values) in results],
+            )
+            console.print(f"sweep chart: {chart}")
         failed = failed or not all(ok for _, (ok, _) in results)
     sys.exit(1 if failed else 0)
 
@@ -98,6 +117,11 @@ def _print_sweep(console: Console, results: list[tuple[Loaded, tuple[bool, Metri
     console.print(table)
 
 
+def _stamp() -> str:
+    """Report directories are named by the UTC time the run started."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
 
@@ -105,29 +129,14 @@ def _ms(seconds: float | None) -> str:
 def _run_one(loaded: Loaded, out_root: Path, console: Console) -> tuple[bool, Metrics]:
     """Run one scenario and write its report; (every expectation held, the metrics)."""
     name = loaded.scenario.name
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _stamp()
     point = "".join(f"-{k.rsplit('.', 1)[-1]}={v}" for k, v in loaded.point.items())
     out = out_root / f"{name}{point}-{stamp}"
-    duration = loaded.scenario.duration.seconds
-    shown = [-10.0]
-
-    def progress(t: float, counts: dict[str, int]) -> None:
-        line = (
-            f"{name}: {min(t, duration):5.1f}/{duration:.0f} s  calls {counts['calls']}"
-            f"  ringing {counts['rings']}  messages {counts['messages']}"
-        )
-        if console.is_terminal:
-            console.print(line, end="\r")
-        elif t - shown[0] >= 10:  # plain lines in CI logs, every 10 s
-            shown[0] = t
-            click.echo(line)
-
-    result = trio.run(partial(run_scenario, loaded, progress=progress, stop_on_interrupt=True))
+    with LiveProgress(console, name + point, loaded.scenario.duration.seconds) as show:
+        result = trio.run(partial(run_scenario, loaded, progress=show, stop_on_interrupt=True))
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.json").write_text(json.dumps(loaded.table, indent=2, default=str) + "\n")
-    values, results = write_report(
-        out, loaded, result.events, result.operator_names, partial=result.partial
-    )
+    values, results = write_report(out, loaded, result.events, partial=result.partial)
     _print_summary(console, name + point, out, results, result.partial)
     return not result.partial and all(r.passed for r in results), values
 
@@ -143,7 +152,5 @@ def report_command(run_dir: str) -> None:
         events = list(ev.read(out / "events.jsonl"))
     except (OSError, ValueError) as exc:
         raise click.UsageError(f"{run_dir} is not a ringlab run directory: {exc}") from None
-    _, results = write_report(
-        out, loaded, events, summary.get("operators", {}), partial=summary.get("partial", False)
-    )
+    _, results = write_report(out, loaded, events, partial=summary.get("partial", False))
     _print_summary(Console(), loaded.scenario.name, out, results, summary.get("partial", False))

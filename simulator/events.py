@@ -21,6 +21,24 @@ class Event(msgspec.Struct, tag_field="kind", omit_defaults=True):
     t: float
 
 
+# ---------------------------------------------------------------- who is who
+
+
+class ActorInfo(Event, tag="actor"):
+    """Who an actor is: ``actor`` is the id the other events use (an operator's server id,
+    a visitor's true identity), ``name`` its name in the scenario (``agents[0]``).
+    ``floor_up`` / ``floor_down`` are its link's configured one-way latency in seconds:
+    what a frame cannot beat on average."""
+
+    actor: str
+    name: str
+    role: str  # operator | visitor
+    group: str
+    link: str
+    floor_up: float = 0.0
+    floor_down: float = 0.0
+
+
 # ---------------------------------------------------------------- consoles
 
 
@@ -59,6 +77,22 @@ class AcceptResult(Event, tag="accept_result"):
 
 
 # ---------------------------------------------------------------- the server's side
+
+
+class ServerReceived(Event, tag="server_received"):
+    """The server read an operator's ``accept`` frame off the connection."""
+
+    call: str
+    operator: str
+
+
+class ServerConflict(Event, tag="server_conflict"):
+    """The server reported one visitor id presented by two page instances."""
+
+    visitor_id: str
+    first_page: str
+    page: str
+    binding: str
 
 
 class ServerDecision(Event, tag="server_decision"):
@@ -103,6 +137,14 @@ class RoomJoined(Event, tag="room_joined"):
     role: str
 
 
+class RoomLeft(Event, tag="room_left"):
+    """An actor is out of a room: it closed it, left, or was told the room closed."""
+
+    actor: str
+    room: str
+    reason: str
+
+
 class MessageSent(Event, tag="message_sent"):
     actor: str
     room: str
@@ -117,26 +159,82 @@ class MessageReceived(Event, tag="message_received"):
 
 
 class Connection(Event, tag="connection"):
-    """An actor's connection changed: ``connected``, ``lost``, ``resumed``, ``snapshot``."""
+    """An actor's connection changed: ``connected`` (a first session), ``lost``,
+    ``resumed`` (same session, missed events replayed), ``snapshot`` (a new session after
+    the old one was gone, with the whole state sent again), ``left`` (a visitor's page
+    unloaded)."""
 
     actor: str
     state: str
 
 
+class Frame(Event, tag="frame"):
+    """A protocol frame an actor sent (``out``) or received (``in``): its ``type``, its
+    request ``id`` or the ``ref`` it answers, and its ``seq``. Text is not kept. An
+    operator's ``hello`` is logged under its scenario name: its id comes with the reply."""
+
+    actor: str
+    dir: str
+    type: str
+    id: str = ""
+    seq: int = 0
+
+
+class InvitationSent(Event, tag="invitation_sent"):
+    """An operator invited a visitor on the site to chat (a proactive invitation)."""
+
+    operator: str
+    invitation: str
+    visitor_id: str
+
+
+class InvitationAnswered(Event, tag="invitation_answered"):
+    """A visitor answered an invitation its page showed."""
+
+    actor: str
+    invitation: str
+    accepted: bool
+
+
+class ColleagueInvited(Event, tag="colleague_invited"):
+    """An operator invited another operator into one of its rooms."""
+
+    operator: str
+    room: str
+    invited: str
+
+
+class FaultApplied(Event, tag="fault"):
+    """The runner applied a fault of the scenario's timeline."""
+
+    action: str
+    target: str
+    actors: int  # how many actors it hit (0 for the server)
+
+
 AnyEvent = (
-    RingStart
+    ActorInfo
+    | RingStart
     | RingStop
     | ClickAccept
     | ClickDecline
     | AcceptResult
+    | ServerReceived
+    | ServerConflict
     | ServerDecision
     | VisitorArrived
     | CallPlaced
     | CallEnded
     | RoomJoined
+    | RoomLeft
+    | InvitationSent
+    | InvitationAnswered
+    | ColleagueInvited
     | MessageSent
     | MessageReceived
     | Connection
+    | Frame
+    | FaultApplied
 )
 
 _encoder = msgspec.json.Encoder()

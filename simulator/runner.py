@@ -8,25 +8,24 @@ The run writes its raw event log; metrics come afterwards from
 
 from __future__ import annotations
 
+import math
 import random
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import trio
 
-from server import demo
-from server.app import ServerConfig
-from server.core import Settings
-from server.serve import open_server
+from server import protocol as p
 
 from . import events as ev
 from .actors.operator import OperatorLogin, VirtualOperator
 from .actors.stage import Stage
 from .actors.visitor import VirtualVisitor
+from .live import Tally
 from .scenario import Fault, Loaded, ScenarioError, VisitorGroup
+from .servers import ServerUnderTest, open_server_under_test, prepare
 
 PASSWORD = "virtual-operator"
 #: Seconds after the scenario's duration during which nothing new starts and messages
@@ -35,20 +34,19 @@ DRAIN = 5.0
 
 
 def check_runnable(loaded: Loaded) -> None:
-    """Refuse, before anything starts, what this runner cannot play yet."""
+    """Refuse, before anything starts, what this runner cannot play."""
     s = loaded.scenario
-    missing = []
+    problems = []
     if s.clock == "virtual":
-        missing.append('clock = "virtual" (the virtual clock comes with issue 6)')
+        problems.append('clock = "virtual" is not supported yet (issue 6)')
     if s.server.target is not None:
-        missing.append("server.target (runs use the embedded server for now)")
-    missing += [
-        f"faults[{i}].action = server_restart"
-        for i, fault in enumerate(s.faults)
-        if fault.action == "server_restart"
-    ]
-    if missing:
-        raise ScenarioError(f"{loaded.path}: not supported yet: {'; '.join(missing)}")
+        problems += [
+            f"faults[{i}]: server_restart needs the embedded server, not server.target"
+            for i, fault in enumerate(s.faults)
+            if fault.action == "server_restart"
+        ]
+    if problems:
+        raise ScenarioError(f"{loaded.path}: {'; '.join(problems)}")
 
 
 def arrivals(group: VisitorGroup, duration: float, rng: random.Random) -> list[float]:
@@ -58,6 +56,8 @@ def arrivals(group: VisitorGroup, duration: float, rng: random.Random) -> list[f
         return [0.0] * group.count
     if group.arrival == "uniform":
         return [window * (i + 0.5) / group.count for i in range(group.count)]
+    if group.arrival == "ramp":  # the rate grows linearly from 0: the inverse of t**2
+        return [window * math.sqrt((i + 0.5) / group.count) for i in range(group.count)]
     times: list[float] = []
     t = 0.0
     rate = group.count / window if window > 0 else float("inf")
@@ -72,9 +72,7 @@ class Run:
     """What a finished run hands to the report."""
 
     events: list[ev.Event]
-    operator_names: dict[str, str]
     partial: bool = False
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 async def run_scenario(
@@ -84,31 +82,18 @@ async def run_scenario(
     stop_on_interrupt: bool = False,
     drain: float = DRAIN,
 ) -> Run:
-    """Run one scenario on the real clock against the embedded server."""
+    """Run one scenario on the real clock against its server (embedded or target)."""
     s = loaded.scenario
     log: list[ev.Event] = []
     stage_box: dict[str, Stage] = {}
 
     def observe(event: str, fields: dict[str, Any]) -> None:
-        if event == "ring_stopped" and "stage" in stage_box:
-            stage = stage_box["stage"]
-            log.append(
-                ev.ServerDecision(
-                    t=stage.now(),
-                    call=fields["call"],
-                    operator=fields["operator"],
-                    reason=fields["reason"],
-                )
-            )
+        """The embedded server's side of the story, on the run's clock."""
+        if "stage" in stage_box:
+            log.extend(_server_events(stage_box["stage"].now(), event, fields))
 
-    settings = Settings(
-        ring_timeout=s.server.ring_timeout.seconds,
-        max_chats=s.server.max_chats,
-        binding=s.server.binding,  # type: ignore[arg-type]
-    )
-    config = ServerConfig(demo_settings=settings, observer=observe)
-    async with open_server(config) as server:
-        logins = await _create_operators(server.url, loaded)
+    async with open_server_under_test(loaded, observe) as server:
+        await prepare(server.url, loaded, PASSWORD)
         stage = Stage(
             url=server.url,
             t0=trio.current_time(),
@@ -116,11 +101,12 @@ async def run_scenario(
             log=log.append,
             link_for=loaded.link,
             precise=True,
+            server=s.server,
         )
         stage_box["stage"] = stage
         rng = random.Random(stage.seed_for("timetable"))
         operators = [
-            VirtualOperator(stage, group, i, logins[f"{group.name}-{i}"])
+            VirtualOperator(stage, group, i, OperatorLogin(f"{group.name}-{i}", PASSWORD))
             for group in s.operators
             for i in range(group.count)
         ]
@@ -141,9 +127,32 @@ async def run_scenario(
             for visitor in visitors:
                 nursery.start_soon(visitor.run)
             for fault in s.faults:
-                nursery.start_soon(_apply_fault, stage, loaded, fault, actors)
+                nursery.start_soon(_apply_fault, stage, loaded, fault, actors, server)
             nursery.start_soon(_report_progress, stage, log, progress)
-        return Run(log, dict(stage.operator_names), partial=interrupted.is_set())
+        return Run(log, partial=interrupted.is_set())
+
+
+def _server_events(t: float, event: str, fields: dict[str, Any]) -> list[ev.Event]:
+    """What the run logs of one of the embedded server's lifecycle events."""
+    if event == "ring_stopped":
+        return [
+            ev.ServerDecision(
+                t=t, call=fields["call"], operator=fields["operator"], reason=fields["reason"]
+            )
+        ]
+    if event == "frame_received" and isinstance(fields["message"], p.Accept):
+        return [ev.ServerReceived(t=t, call=fields["message"].call, operator=fields["owner"])]
+    if event == "visitor_id_conflict":
+        return [
+            ev.ServerConflict(
+                t=t,
+                visitor_id=fields["visitor"],
+                first_page=fields["first_page_instance"],
+                page=fields["page_instance"],
+                binding=fields["binding"],
+            )
+        ]
+    return []
 
 
 async def _end_of_run(stage: Stage, duration: float, drain: float, scope: trio.CancelScope) -> None:
@@ -166,46 +175,24 @@ async def _watch_interrupt(scope: trio.CancelScope, interrupted: trio.Event) -> 
 async def _report_progress(
     stage: Stage, log: list[ev.Event], progress: Callable[[float, dict[str, int]], None]
 ) -> None:
+    tally = Tally()
     while True:
-        ringing: set[tuple[str, str]] = set()
-        for e in log:
-            if isinstance(e, ev.RingStart):
-                ringing.add((e.call, e.operator))
-            elif isinstance(e, ev.RingStop):
-                ringing.discard((e.call, e.operator))
-        counts = {
-            "rings": len(ringing),
-            "calls": sum(isinstance(e, ev.CallPlaced) for e in log),
-            "messages": sum(isinstance(e, ev.MessageSent) for e in log),
-        }
-        progress(stage.now(), counts)
-        await trio.sleep(1.0)
+        progress(stage.now(), tally.update(log))
+        await trio.sleep(0.5)
 
 
-async def _create_operators(url: str, loaded: Loaded) -> dict[str, OperatorLogin]:
-    """The scenario's operators as accounts of the embedded server (via the admin API)."""
-    login, _, password, _ = demo.OPERATORS[0]  # the demo admin
-    logins = {}
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        token = (await http.post("/api/login", json={"login": login, "password": password})).json()[
-            "token"
-        ]
-        headers = {"Authorization": f"Bearer {token}"}
-        for group in loaded.scenario.operators:
-            for i in range(group.count):
-                name = f"{group.name}-{i}"
-                response = await http.post(
-                    "/api/operators",
-                    json={"login": name, "name": f"{group.name} {i}", "password": PASSWORD},
-                    headers=headers,
-                )
-                response.raise_for_status()
-                logins[name] = OperatorLogin(name, PASSWORD)
-    return logins
-
-
-async def _apply_fault(stage: Stage, loaded: Loaded, fault: Fault, actors: dict[str, Any]) -> None:
+async def _apply_fault(
+    stage: Stage,
+    loaded: Loaded,
+    fault: Fault,
+    actors: dict[str, Any],
+    server: ServerUnderTest,
+) -> None:
     await stage.sleep_until(fault.at.seconds)
+    if fault.action == "server_restart":
+        stage.log(ev.FaultApplied(t=stage.now(), action=fault.action, target="server", actors=0))
+        await server.restart(fault.duration.seconds if fault.duration else 0.0)
+        return
     base, _, index = fault.target.partition("[")
     group = base.split(".", 1)[1] if "." in base else ""
     chosen = [
@@ -213,10 +200,11 @@ async def _apply_fault(stage: Stage, loaded: Loaded, fault: Fault, actors: dict[
         for name, actor in actors.items()
         if name.split("[")[0] == group and (not index or name == f"{group}[{index}")
     ]
-    for actor in chosen:
-        wire = getattr(actor, "wire", None)
-        if wire is None:
-            continue
+    hit = [(actor, actor.wire) for actor in chosen if getattr(actor, "wire", None) is not None]
+    stage.log(
+        ev.FaultApplied(t=stage.now(), action=fault.action, target=fault.target, actors=len(hit))
+    )
+    for actor, wire in hit:
         if fault.action == "outage" and wire.link is not None and fault.duration is not None:
             wire.link.cut(fault.duration.seconds)
         elif fault.action == "degrade" and fault.link is not None:

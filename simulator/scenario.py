@@ -37,7 +37,12 @@ def _duration(text: str) -> Any:
 class Server(msgspec.Struct, forbid_unknown_fields=True):
     """The server under test: the embedded reference server (its settings), or ``target``."""
 
-    target: str | None = None  # http(s)://host:port of a running server
+    # http(s)://host:port of a running server
+    target: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+/?$")] | None = None
+    account: str = "demo"  # the account the visitors' button code names
+    button: str = "btn_main"  # the chat button of that account
+    admin_login: str = "alice"  # creates the virtual operators (the demo admin by default)
+    admin_password: str = "alice-demo"
     ring_timeout: Duration = _duration("120s")
     max_chats: Annotated[int, msgspec.Meta(ge=1)] = 5
     binding: Literal["legacy", "strict"] = "legacy"
@@ -57,6 +62,7 @@ class OperatorGroup(msgspec.Struct, forbid_unknown_fields=True):
     close_after: Dist = _dist("20s..40s")  # chat length before X
     invite_visitors: Probability = 0.0  # chance, per visitor who arrives, of an invitation
     invite_operator: Probability = 0.0  # chance, per chat, of inviting a colleague in
+    max_chats: Annotated[int, msgspec.Meta(ge=1)] | None = None  # leaves rings unanswered beyond
     status: list[tuple[Duration, Literal["online", "away"]]] = []  # [[at, status], ...]
 
 
@@ -65,7 +71,7 @@ class VisitorGroup(msgspec.Struct, forbid_unknown_fields=True):
 
     name: Name
     count: Count = 1
-    arrival: Literal["start", "uniform", "poisson"] = "uniform"
+    arrival: Literal["start", "uniform", "poisson", "ramp"] = "uniform"
     over: Duration | None = None  # arrivals spread over this window (default: the run)
     link: str = "lan"
     code: Literal["correct", "pinned", "cached", "wrong_account"] = "correct"
@@ -75,8 +81,9 @@ class VisitorGroup(msgspec.Struct, forbid_unknown_fields=True):
     think: Dist = _dist("2s..6s")  # between messages
     accept_invitation: Probability = 0.5
     leave_message: Probability = 1.0  # when the call is missed
-    stay: Dist = _dist("2m")  # on the site, when not chatting
+    stay: Dist = _dist("2m")  # on the last page, when not chatting
     pages: Annotated[int, msgspec.Meta(ge=1)] = 1  # pages browsed (each a new page instance)
+    browse: Dist = _dist("10s..30s")  # on each page before the last
 
 
 class Fault(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,7 +3,18 @@
 import pytest
 
 from simulator import events as ev
-from simulator.checks import deliveries, merges, metrics, ring_stops, rings_never_stopped, verdicts
+from simulator.checks import (
+    calls,
+    deliveries,
+    merges,
+    metrics,
+    ring_overruns,
+    ring_stops,
+    rings_never_stopped,
+    unreported_merges,
+    verdicts,
+)
+from simulator.live import Tally
 from simulator.scenario import expectation
 
 
@@ -112,3 +123,115 @@ def test_event_log_round_trips_through_jsonl(tmp_path):
     back = list(ev.read(path))
     assert back == sorted(race(), key=lambda e: e.t)
     assert path.read_text().splitlines()[0].startswith('{"kind":"call_placed","t":0.0')
+
+
+def test_ring_stop_latency_is_split_into_uplink_server_and_downlink_beside_the_floor():
+    log = [
+        ev.ActorInfo(
+            t=0,
+            actor="op1",
+            name="ops[0]",
+            role="operator",
+            group="ops",
+            link="3g",
+            floor_up=0.05,
+            floor_down=0.04,
+        ),
+        ev.ActorInfo(t=0, actor="op2", name="ops[1]", role="operator", group="ops", link="lan"),
+        *race(),
+        ev.ServerReceived(t=1.06, call="c1", operator="op1"),
+    ]
+    by_role = {s.role: s for s in ring_stops(log)}
+    acceptor, other = by_role["acceptor"], by_role["other"]
+    assert (acceptor.uplink, acceptor.server, acceptor.downlink) == pytest.approx((0.06, 0.04, 0.1))
+    assert acceptor.uplink + acceptor.server + acceptor.downlink == pytest.approx(acceptor.latency)
+    assert acceptor.floor == pytest.approx(0.09)  # up and back down the acceptor's link
+    assert (other.uplink, other.server, other.downlink) == pytest.approx((0, 0, 0.4))
+    assert other.floor == 0.0
+    optimistic = [e for e in log if not isinstance(e, ev.RingStop) or e.operator != "op1"]
+    optimistic.append(ev.RingStop(t=1.0, operator="op1", call="c1", reason="click"))
+    (stopped_at_click,) = [s for s in ring_stops(optimistic) if s.role == "acceptor"]
+    assert stopped_at_click.latency == 0 and stopped_at_click.uplink is None  # nothing to split
+
+
+def test_ring_overrun_is_how_long_any_console_rang_after_the_accept_click():
+    assert ring_overruns(race(acceptor_stop=1.2, other_stop=3.0)) == {"c1": pytest.approx(2.0)}
+    m = metrics(race(acceptor_stop=1.2, other_stop=3.0))
+    assert m["ring_overrun.max"] == pytest.approx(2.0)
+    early = race(acceptor_stop=1.0, other_stop=0.9)  # every ring stopped by the click
+    assert ring_overruns(early) == {"c1": 0.0}
+    assert ring_overruns(race()[:4]) == {}  # never won: no accepted call to measure
+
+
+def test_merges_the_server_did_not_report_are_counted_apart():
+    log = [
+        ev.VisitorArrived(t=1, actor="alice", page="pg-a", visitor_id="v1", intended=1),
+        ev.VisitorArrived(t=2, actor="bob", page="pg-b", visitor_id="v1", intended=2),
+        ev.VisitorArrived(t=2, actor="carol", page="pg-c", visitor_id="v1", intended=2),
+        ev.RoomJoined(t=3, actor="alice", room="r1", role="visitor"),
+        ev.RoomJoined(t=3, actor="bob", room="r1", role="visitor"),
+        ev.RoomJoined(t=3, actor="carol", room="r1", role="visitor"),
+        ev.ServerConflict(t=2, visitor_id="v1", first_page="pg-a", page="pg-b", binding="legacy"),
+    ]
+    assert unreported_merges(log) == {"carol"}
+    m = metrics(log)
+    assert (m["merged_visitors"], m["conflicts.reported"], m["merged_visitors.unreported"]) == (
+        3,
+        1,
+        1,
+    )
+
+
+def test_invitations_and_colleague_invites_are_counted():
+    log = [
+        ev.InvitationSent(t=1, operator="op1", invitation="i1", visitor_id="v1"),
+        ev.InvitationSent(t=1, operator="op1", invitation="i2", visitor_id="v2"),
+        ev.InvitationAnswered(t=2, actor="alice", invitation="i1", accepted=True),
+        ev.InvitationAnswered(t=2, actor="bob", invitation="i2", accepted=False),
+        ev.ColleagueInvited(t=3, operator="op1", room="r1", invited="op2"),
+        ev.ColleagueInvited(t=3, operator="op1", room="r2", invited="op2"),
+        ev.RoomJoined(t=4, actor="op2", room="r1", role="operator"),
+    ]
+    m = metrics(log)
+    assert (m["invitations.sent"], m["invitations.accepted"], m["invitations.declined"]) == (
+        2,
+        1,
+        1,
+    )
+    assert (m["colleague_invites.sent"], m["colleague_invites.joined"]) == (2, 1)
+
+
+def test_the_live_tally_counts_what_is_going_on_now_incrementally():
+    tally = Tally()
+    log = race()[:4]  # ringing at both consoles; op1 has clicked Accept
+    counts = tally.update(log)
+    assert (counts["calls"], counts["waiting"], counts["ringing"], counts["overrunning"]) == (
+        1,
+        1,
+        2,
+        1,  # op1 should have stopped at its click
+    )
+    log += race()[4:]
+    log.append(ev.RoomJoined(t=1.3, actor="op1", room="r1", role="operator"))
+    counts = tally.update(log)
+    assert (counts["waiting"], counts["ringing"], counts["overrunning"], counts["chats"]) == (
+        0,
+        0,
+        0,
+        1,
+    )
+    log.append(ev.RoomLeft(t=9, actor="op1", room="r1", reason="closed"))
+    assert tally.update(log)["chats"] == 0
+
+
+def test_the_per_call_table_says_how_each_call_ended():
+    log = [*race(other_stop=2.0), ev.CallPlaced(t=5, actor="v2", call="c2")]
+    first, second = calls(log)
+    assert (first.call, first.outcome, first.consoles, first.answered_by) == (
+        "c1",
+        "accepted",
+        2,
+        "op1",
+    )
+    assert first.time_to_answer == pytest.approx(1.2) and first.overrun == pytest.approx(1.0)
+    assert (second.outcome, second.answered_by, second.overrun) == ("open", None, None)

@@ -9,8 +9,10 @@ import xml.etree.ElementTree as ET
 import pytest
 import trio
 
+from server.serve import open_server
 from simulator import events as ev
 from simulator.checks import metrics
+from simulator.dist import Dist
 from simulator.runner import check_runnable, run_scenario
 from simulator.scenario import ScenarioError, parse
 
@@ -61,6 +63,7 @@ async def test_slow_operator_uplink_keeps_the_ring_going_after_accept():
     assert clean["ring_stop.acceptor.p50"] < 0.1  # the floor: loopback
     assert slow["ring_stop.acceptor.p50"] > 0.9  # the manual's fault 2, in numbers
     assert slow["ring_stop.others.max"] < 0.1  # the others' downlink is clean
+    assert slow["ring_overrun.p50"] > 0.9 > 0.1 > clean["ring_overrun.p50"]
     for m in (clean, slow):
         assert (m["lost_messages"], m["duplicated_messages"], m["double_accepts"]) == (0, 0, 0)
         assert m["messages.expected"] > 0 and m["rings_never_stopped"] == 0
@@ -98,6 +101,10 @@ def test_ringlab_run_writes_a_report_and_exits_by_verdict(tmp_path):
     assert "http://" not in html and "https://" not in html and "<script" not in html
     png = (run_dir / "ring_stop_cdf.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (800, 450)
+    for chart in ("ring_timeline", "attribution", "concurrency"):
+        png = (run_dir / f"{chart}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert html.count("data:image/png;base64,") == 4
     (run_dir / "index.html").unlink()
     again = subprocess.run(
         [*ringlab, "report", str(run_dir)], capture_output=True, text=True, timeout=60
@@ -146,7 +153,7 @@ async def test_faults_outage_delays_and_reset_reconnects_without_loss():
     assert held and max(held) > 0.5  # sent during the outage: arrived when it ended
 
 
-def test_what_the_runner_cannot_play_yet_is_refused_up_front():
+def test_what_the_runner_cannot_play_is_refused_up_front():
     loaded = parse(
         {
             "name": "n",
@@ -159,5 +166,100 @@ def test_what_the_runner_cannot_play_yet_is_refused_up_front():
     )
     with pytest.raises(ScenarioError) as err:
         check_runnable(loaded)
-    assert "clock" in str(err.value) and "server.target" in str(err.value)
-    assert "faults[0].action = server_restart" in str(err.value)
+    assert "clock" in str(err.value)
+    assert "faults[0]: server_restart needs the embedded server" in str(err.value)
+
+
+async def test_a_server_restart_mid_chat_loses_nothing_and_clients_come_back():
+    loaded = parse(
+        {
+            "name": "restart",
+            "duration": "9s",
+            "seed": 3,
+            "operators": [{"name": "ops", "reaction": "0.2s", "close_after": "30s"}],
+            "visitors": [{"name": "v", "count": 2, "over": "0.5s", "messages": 8, "think": "0.5s"}],
+            "faults": [{"at": "3s", "action": "server_restart", "duration": "1s"}],
+        }
+    )
+    with trio.fail_after(90):
+        result = await run(loaded)
+    m = metrics(result.events)
+    assert m["calls.accepted"] == 2
+    assert (m["lost_messages"], m["duplicated_messages"], m["reordered_messages"]) == (0, 0, 0)
+    assert m["reconnects"] >= 3 and m["snapshots"] >= 3  # every actor, with a new session
+    after = [e for e in result.events if isinstance(e, ev.MessageReceived) and e.t > 4.5]
+    assert {e.actor for e in after} >= {"v[0]", "v[1]"}  # the chats go on after the restart
+    frames = [e for e in result.events if isinstance(e, ev.Frame) and e.actor == "v[0]"]
+    hellos = [e for e in frames if (e.dir, e.type) == ("out", "hello")]
+    assert len(hellos) >= 2  # every frame is logged: the first hello and the one after
+    assert {("in", "welcome"), ("out", "send"), ("in", "ok"), ("out", "ack")} <= {
+        (e.dir, e.type) for e in frames
+    }
+    (fault,) = [e for e in result.events if isinstance(e, ev.FaultApplied)]
+    assert (fault.action, fault.target) == ("server_restart", "server")
+
+
+async def test_invitations_colleagues_and_browsing_are_played():
+    loaded = parse(
+        {
+            "name": "social",
+            "duration": "8s",
+            "seed": 4,
+            "operators": [
+                {
+                    "name": "ops",
+                    "count": 2,
+                    "reaction": "0.2s",
+                    "reply": "0.3s",
+                    "close_after": "5s",
+                    "invite_visitors": 1.0,
+                    "invite_operator": 1.0,
+                }
+            ],
+            "visitors": [
+                {
+                    "name": "v",
+                    "count": 2,
+                    "over": "0.5s",
+                    "call": 0.0,
+                    "pages": 2,
+                    "browse": "1s",
+                    "stay": "6s",
+                    "accept_invitation": 1.0,
+                    "think": "0.3s",
+                    "messages": 1,
+                }
+            ],
+        }
+    )
+    with trio.fail_after(60):
+        result = await run(loaded)
+    m = metrics(result.events)
+    assert m["invitations.sent"] >= 2 and m["invitations.accepted"] >= 1
+    assert m["calls.placed"] == 0  # they chat because they were invited
+    assert m["colleague_invites.sent"] == 0  # invitations are not calls: nobody asked in
+    pages = {e.page for e in result.events if isinstance(e, ev.VisitorArrived)}
+    assert len(pages) == 4  # two pages each, each a new page instance
+    assert (m["lost_messages"], m["duplicated_messages"]) == (0, 0)
+
+
+async def test_operators_invite_colleagues_into_calls_and_they_join():
+    loaded = scenario("colleagues", visitors=2, duration="6s")
+    loaded.scenario.operators[0].invite_operator = 1.0
+    loaded.scenario.operators[0].reply = Dist.parse("0.3s")
+    with trio.fail_after(60):
+        m = metrics((await run(loaded)).events)
+    assert m["colleague_invites.sent"] >= 1 and m["colleague_invites.joined"] >= 1
+    assert (m["lost_messages"], m["duplicated_messages"], m["rings_never_stopped"]) == (0, 0, 0)
+
+
+async def test_a_run_against_a_target_server():
+    loaded = scenario("remote", visitors=2)
+    with trio.fail_after(60):
+        async with open_server() as server:
+            loaded.scenario.server.target = server.url
+            result = await run(loaded)
+    m = metrics(result.events)
+    assert m["calls.accepted"] == 2 and m["ring_stop.acceptor.count"] == 2
+    assert m["lost_messages"] == 0
+    assert not [e for e in result.events if isinstance(e, ev.ServerDecision)]  # not ours to see

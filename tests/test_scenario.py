@@ -1,7 +1,10 @@
 """Scenario files: the shipped ones load; bad ones say the file, the key and what was expected."""
 
 import contextlib
+import itertools
 import json
+import random
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.dist import Dist, Duration
+from simulator.runner import arrivals
 from simulator.scenario import ScenarioError, expand, expectation, load, parse, schema
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
@@ -153,3 +157,22 @@ def test_a_sweep_expands_into_one_run_per_value():
     assert [r.point for r in runs] == [{"links.operator.up.loss": v} for v in (0, 0.02, 0.05, 0.1)]
     assert [r.links["operator"].up.loss for r in runs] == [0, 0.02, 0.05, 0.1]
     assert all(not r.scenario.sweep for r in runs)
+
+
+def test_arrival_processes_are_open_loop_timetables_from_the_seed():
+    def group(arrival, count=1000):
+        table = {"name": "x", "duration": "100s", "visitors": [{"name": "v", "count": count}]}
+        table["visitors"][0]["arrival"] = arrival
+        return parse(table).scenario.visitors[0]
+
+    assert arrivals(group("start", 3), 100, random.Random(1)) == [0, 0, 0]
+    assert arrivals(group("uniform", 4), 100, random.Random(1)) == [12.5, 37.5, 62.5, 87.5]
+    ramp = arrivals(group("ramp"), 100, random.Random(1))
+    first_half = sum(t < 50 for t in ramp)
+    assert ramp == sorted(ramp) and 240 <= first_half <= 260  # a quarter: the rate grows
+    poisson = arrivals(group("poisson"), 100, random.Random(1))
+    assert poisson == arrivals(group("poisson"), 100, random.Random(1))  # same seed, same run
+    assert poisson != arrivals(group("poisson"), 100, random.Random(2))
+    gaps = [b - a for a, b in itertools.pairwise(poisson)]
+    assert 0.08 < sum(gaps) / len(gaps) < 0.12  # 1000 over 100 s: mean gap 0.1 s
+    assert statistics.pstdev(gaps) > 0.07  # exponential: as spread as its mean

@@ -225,6 +225,8 @@ class Hub:
             visitor=claimed,
             first_page=first.url,
             second_page=hello.url,
+            first_page_instance=first.id,
+            page_instance=hello.page_instance,
             binding=binding.value,
             assigned=assigned,
         )

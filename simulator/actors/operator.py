@@ -41,6 +41,9 @@ class VirtualOperator:
         self.rng = random.Random(stage.seed_for(self.name))
         self.console = ConsoleModel(group.policy)
         self.id = self.name  # replaced by the server's operator id at welcome
+        self.colleagues: dict[str, str] = {}  # other operators' ids -> status
+        self._rooms: set[str] = set()  # rooms this console has opened a tab for
+        self.seen: set[tuple[str, int]] = set()  # (room, n) of the messages shown
         self.wire: Wire
         self._nursery: trio.Nursery
 
@@ -57,6 +60,7 @@ class VirtualOperator:
                 ev.Connection(t=self.stage.now(), actor=self.name, state=state)
             ),
             precise=self.stage.precise,
+            on_frame=self.stage.frame_logger(lambda: self.id),
         )
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
@@ -78,13 +82,15 @@ class VirtualOperator:
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, p.Welcome) and event.operator is not None:
-            self.id = event.operator.id
-            self.stage.operator_names[self.id] = self.name
+            self._welcomed(event.operator.id)
         elif isinstance(event, p.OperatorSnapshot):
+            self.colleagues = {o.id: o.status for o in event.operators if o.id != self.id}
             for ring in event.rings:
                 self._ring(ring.call)
             for room in event.rooms:
                 self._room_opened(room)
+            for invite in event.room_invites:
+                self._room_invite(invite.room)
         elif isinstance(event, p.Ring):
             self._ring(event.call)
         elif isinstance(event, p.RingStop):
@@ -96,8 +102,39 @@ class VirtualOperator:
             self._message(event)
         elif isinstance(event, p.RoomClosed):
             key = self._room_key(event.room)
-            if key:
+            if key and self.console.tab(key).state in ("active", "accepting"):
                 self.console.fire(key, "room_closed", event.reason)
+                self._left(event.room, event.reason)
+        elif isinstance(event, p.RoomInvite):
+            self._room_invite(event.invite.room)
+        elif isinstance(event, p.RoomInviteEnded):
+            key = f"room:{event.room}"
+            self._stop_logged(key, self.console.fire(key, "room_invite_ended"), event.reason)
+        elif isinstance(event, p.OperatorStatusEvent) and event.operator.id != self.id:
+            self.colleagues[event.operator.id] = event.operator.status
+        elif isinstance(event, p.VisitorArrived):
+            self._maybe_invite(event.visitor.id)
+
+    def _welcomed(self, operator_id: str) -> None:
+        if self.id == operator_id:
+            return  # a reconnect: already introduced
+        self.id = operator_id
+        spec = self.stage.link_for(self.group.link)
+        self.stage.log(
+            ev.ActorInfo(
+                t=self.stage.now(),
+                actor=self.id,
+                name=self.name,
+                role="operator",
+                group=self.group.name,
+                link=self.group.link,
+                floor_up=spec.up.latency,
+                floor_down=spec.down.latency,
+            )
+        )
+
+    def _left(self, room: str, reason: str) -> None:
+        self.stage.log(ev.RoomLeft(t=self.stage.now(), actor=self.id, room=room, reason=reason))
 
     def _ring(self, call: str) -> None:
         effects = self.console.fire(f"call:{call}", "ring")
@@ -105,11 +142,17 @@ class VirtualOperator:
             self.stage.log(ev.RingStart(t=self.stage.now(), operator=self.id, call=call))
             self._nursery.start_soon(self._react, call)
 
+    def _busy(self) -> bool:
+        """At the group's own limit of chats: rings are left to colleagues."""
+        limit = self.group.max_chats
+        active = sum(tab.state == "active" for tab in self.console.tabs.values())
+        return limit is not None and active >= limit
+
     async def _react(self, call: str) -> None:
         await trio.sleep(self.group.reaction.sample(self.rng))
         key = f"call:{call}"
-        if self.console.tab(key).state != "ringing" or self.stage.closing:
-            return  # taken elsewhere, the visitor gave up, or the run is over
+        if self.console.tab(key).state != "ringing" or self.stage.closing or self._busy():
+            return  # taken elsewhere, the visitor gave up, the run is over, or too busy
         if self.rng.random() < self.group.decline:
             self.stage.log(ev.ClickDecline(t=self.stage.now(), operator=self.id, call=call))
             self._stop_logged(call, self.console.fire(key, "click_x"), "declined")
@@ -136,19 +179,82 @@ class VirtualOperator:
         return None
 
     def _room_opened(self, room: p.RoomInfo) -> None:
-        key = f"call:{room.call}" if room.call else f"room:{room.room}"
+        key = f"room:{room.room}"
+        if key not in self.console.tabs:  # not joined on an invitation: a call's tab
+            key = f"call:{room.call}" if room.call else key
+        fresh = room.room not in self._rooms  # not a snapshot's copy of an open chat
+        self._rooms.add(room.room)
         self.console.tab(key).room = room.room
         self.console.fire(key, "room_opened")
-        self.stage.log(
-            ev.RoomJoined(t=self.stage.now(), actor=self.id, room=room.room, role="operator")
-        )
+        if fresh:
+            self.stage.log(
+                ev.RoomJoined(t=self.stage.now(), actor=self.id, room=room.room, role="operator")
+            )
         for message in room.messages:
             self._message(message)
-        self._nursery.start_soon(self._close_later, key, room.room)
+        if fresh:
+            self._nursery.start_soon(self._close_later, key, room.room)
+            chance = self.group.invite_operator
+            if room.call and chance and self.rng.random() < chance:
+                self._nursery.start_soon(self._invite_colleague, room.room)
+
+    def _room_invite(self, room: str) -> None:
+        """A colleague asks this operator into a chat: the tab rings until Join or X."""
+        key = f"room:{room}"
+        effects = self.console.fire(key, "room_invite")
+        self.console.tab(key).room = room
+        if "start_ring" in effects:
+            self.stage.log(ev.RingStart(t=self.stage.now(), operator=self.id, call=key))
+            self._nursery.start_soon(self._join_later, key, room)
+
+    async def _join_later(self, key: str, room: str) -> None:
+        await trio.sleep(self.group.reaction.sample(self.rng))
+        if self.console.tab(key).state != "invited" or self.stage.closing:
+            return
+        self._stop_logged(key, self.console.fire(key, "click_accept"), "click")
+        try:
+            await self.wire.request(p.Join(id="", room=room))
+        except RequestFailed:
+            self.console.tabs.pop(key, None)  # the chat ended meanwhile
+
+    async def _invite_colleague(self, room: str) -> None:
+        await trio.sleep(self.group.reply.sample(self.rng))
+        online = sorted(o for o, status in self.colleagues.items() if status == "online")
+        if not online or self.stage.closing:
+            return
+        colleague = self.rng.choice(online)
+        with contextlib.suppress(RequestFailed):  # the chat ended, or they went away
+            await self.wire.request(p.InviteOperator(id="", room=room, operator=colleague))
+            self.stage.log(
+                ev.ColleagueInvited(
+                    t=self.stage.now(), operator=self.id, room=room, invited=colleague
+                )
+            )
+
+    def _maybe_invite(self, visitor: str) -> None:
+        chance = self.group.invite_visitors
+        if chance and self.rng.random() < chance:  # no draw when off: seeds keep their runs
+            self._nursery.start_soon(self._invite_visitor, visitor)
+
+    async def _invite_visitor(self, visitor: str) -> None:
+        """A proactive invitation, after looking at the visitor for a moment."""
+        await trio.sleep(self.group.reaction.sample(self.rng))
+        if self.stage.closing:
+            return
+        with contextlib.suppress(RequestFailed):  # left the site, or already in a chat
+            ok = await self.wire.request(p.InviteVisitor(id="", visitor=visitor))
+            self.stage.log(
+                ev.InvitationSent(
+                    t=self.stage.now(),
+                    operator=self.id,
+                    invitation=ok.invitation or "",
+                    visitor_id=visitor,
+                )
+            )
 
     def _message(self, message: p.ChatMessage | p.MessageItem) -> None:
         mid = self.stage.mid_of(message.text)
-        if mid is None:
+        if mid is None or not self.stage.first_sight(self.seen, message):
             return
         self.stage.log(
             ev.MessageReceived(
@@ -171,6 +277,7 @@ class VirtualOperator:
         await trio.sleep(self.group.close_after.sample(self.rng))
         if self.console.tab(key).state == "active":
             self.console.fire(key, "click_x")
+            self._left(room, "closed")
             await self._quietly(p.Close(id="", room=room))
 
     async def _quietly(self, message: object) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import trio
 
 from server import protocol as p
 
 from .. import events as ev
+from .. import scenario
 from ..client import login
 from ..link import LinkSpec
 from .wire import Wire
@@ -29,7 +31,7 @@ class Stage:
     log: Callable[[ev.Event], None]
     link_for: Callable[[str], LinkSpec]
     precise: bool  # real clock: precise link timers
-    operator_names: dict[str, str] = field(default_factory=dict)  # server id -> actor
+    server: scenario.Server  # account and button of the visitors' code
     closing: bool = False  # the run is over: start nothing new
     _mids: int = 0
 
@@ -62,6 +64,34 @@ class Stage:
         """The message id a virtual actor put at the start of its text."""
         match = _MID.match(text)
         return match[1] if match else None
+
+    def frame_logger(self, actor: Callable[[], str]) -> Callable[[str, Any], None]:
+        """What a wire calls for every frame: logs it for ``actor()`` (an operator's id is
+        known only once the server has welcomed it)."""
+
+        def log(direction: str, message: Any) -> None:
+            self.log(
+                ev.Frame(
+                    t=self.now(),
+                    actor=actor(),
+                    dir=direction,
+                    type=type(message).__struct_config__.tag,
+                    id=getattr(message, "id", None) or getattr(message, "ref", None) or "",
+                    seq=getattr(message, "seq", 0) or 0,
+                )
+            )
+
+        return log
+
+    @staticmethod
+    def first_sight(seen: set[tuple[str, int]], message: p.ChatMessage | p.MessageItem) -> bool:
+        """Whether to count a message as received, as the pages show it: a room's history
+        (a snapshot after a reconnect) adds only what is new; a live message always counts,
+        so a duplicate the server sends is still seen."""
+        key = (message.room, message.n)
+        new = key not in seen
+        seen.add(key)
+        return new or isinstance(message, p.ChatMessage)
 
     async def say(self, wire: Wire, actor: str, room: str) -> None:
         """Send one chat message carrying a fresh id; log it as sent once the server took it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
@@ -20,9 +21,6 @@ from ..scenario import VisitorGroup
 from .stage import Stage
 from .wire import RequestFailed, Wire
 
-ACCOUNT = "demo"
-BUTTON = "btn_main"
-
 
 class VirtualVisitor:
     """One visitor of a group, arriving at ``intended`` seconds into the run."""
@@ -33,12 +31,14 @@ class VirtualVisitor:
         self.name = f"{group.name}[{index}]"
         self.intended = intended
         self.rng = random.Random(stage.seed_for(self.name))
-        self.page = f"pg-{self.name}-{self.rng.getrandbits(32):08x}"
-        self.visitor_id = self._code_visitor_id()
+        self.page = ""
+        self.pages_seen = 0
+        self.visitor_id: str | None = None  # what the server calls it (kept across pages)
         self.events: trio.MemorySendChannel[Any]
         self._inbox: trio.MemoryReceiveChannel[Any]
-        self.events, self._inbox = trio.open_memory_channel[Any](1000)
+        self.wire: Wire
         self.room: str | None = None
+        self.seen: set[tuple[str, int]] = set()  # (room, n) of the messages shown
 
     def _code_visitor_id(self) -> str | None:
         """What the button code on the visitor's page presents as its visitor id."""
@@ -49,18 +49,52 @@ class VirtualVisitor:
         return None  # correct: a first visit; the server assigns an id
 
     def _hello(self) -> p.VisitorHello:
-        account = "no-such-account" if self.group.code == "wrong_account" else ACCOUNT
+        server = self.stage.server
+        account = "no-such-account" if self.group.code == "wrong_account" else server.account
         return p.VisitorHello(
             account=account,
-            button=BUTTON,
+            button=server.button,
             page_instance=self.page,
-            url=f"https://shop.example/{self.group.name}",
+            url=f"https://shop.example/{self.group.name}/{self.pages_seen}",
             title="Demo Shop",
-            visitor_id=self.visitor_id,
+            visitor_id=self._code_visitor_id() or self.visitor_id,
         )
 
     async def run(self) -> None:
         await self.stage.sleep_until(self.intended)
+        spec = self.stage.link_for(self.group.link)
+        self.stage.log(
+            ev.ActorInfo(
+                t=self.stage.now(),
+                actor=self.name,
+                name=self.name,
+                role="visitor",
+                group=self.group.name,
+                link=self.group.link,
+                floor_up=spec.up.latency,
+                floor_down=spec.down.latency,
+            )
+        )
+        last = self.group.pages - 1
+        for index in range(self.group.pages):
+            async with self._on_page():
+                if not await self._arrive():
+                    return  # never got in (a wrong account is refused)
+                if index == last:
+                    if self.rng.random() < self.group.call and not self.stage.closing:
+                        await self._call()
+                    await self._linger(self.group.stay.sample(self.rng))
+                else:
+                    await self._linger(self.group.browse.sample(self.rng))
+            if self.stage.closing:
+                return
+
+    @contextlib.asynccontextmanager
+    async def _on_page(self) -> AsyncIterator[None]:
+        """One page load: a fresh page instance and connection; ``bye`` when it unloads."""
+        self.pages_seen += 1
+        self.page = f"pg-{self.name}-{self.pages_seen}-{self.rng.getrandbits(32):08x}"
+        self.events, self._inbox = trio.open_memory_channel[Any](1000)
         self.wire = Wire(
             self.stage.ws_url,
             "visitor",
@@ -72,23 +106,35 @@ class VirtualVisitor:
                 ev.Connection(t=self.stage.now(), actor=self.name, state=state)
             ),
             precise=self.stage.precise,
+            on_frame=self.stage.frame_logger(lambda: self.name),
         )
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.wire.run)
             try:
-                await self._visit()
+                yield
             finally:
                 await self.wire.send(p.Bye())
                 self.wire.close()
                 nursery.cancel_scope.cancel()
+                self.stage.log(ev.Connection(t=self.stage.now(), actor=self.name, state="left"))
 
     async def _next(self, *kinds: type, timeout: float = float("inf")) -> Any:
-        with trio.move_on_after(timeout):
+        with trio.move_on_after(max(0.0, timeout)):
             async for event in self._inbox:
                 if isinstance(event, p.Welcome) and event.visitor_id:
                     self.visitor_id = event.visitor_id
                 if isinstance(event, p.RoomOpened):
                     self._joined(event.room)
+                elif isinstance(event, p.RoomClosed) and event.room == self.room:
+                    self.room = None
+                    self.stage.log(
+                        ev.RoomLeft(
+                            t=self.stage.now(),
+                            actor=self.name,
+                            room=event.room,
+                            reason=event.reason,
+                        )
+                    )
                 elif isinstance(event, p.ChatMessage):
                     self._received(event)
                 if isinstance(event, kinds):
@@ -105,17 +151,18 @@ class VirtualVisitor:
 
     def _received(self, message: p.ChatMessage | p.MessageItem) -> None:
         mid = self.stage.mid_of(message.text)
-        if mid is not None:
+        if mid is not None and self.stage.first_sight(self.seen, message):
             self.stage.log(
                 ev.MessageReceived(
                     t=self.stage.now(), actor=self.name, room=message.room, mid=mid, n=message.n
                 )
             )
 
-    async def _visit(self) -> None:
+    async def _arrive(self) -> bool:
+        """Wait for the page's snapshot; join the room a shared visitor id already has."""
         snapshot = await self._next(p.VisitorSnapshot, timeout=60)
         if snapshot is None:
-            return  # never got in (a wrong account is refused)
+            return False
         self.stage.log(
             ev.VisitorArrived(
                 t=self.stage.now(),
@@ -127,9 +174,44 @@ class VirtualVisitor:
         )
         if snapshot.rooms:  # a shared visitor id: this page joins that visitor's room
             self._joined(snapshot.rooms[-1])
-        if self.rng.random() < self.group.call and not self.stage.closing:
-            await self._call()
-        await self._next(timeout=self.group.stay.sample(self.rng))
+        if snapshot.invitation is not None and self.room is None:
+            await self._answer(snapshot.invitation)
+        return True
+
+    async def _linger(self, seconds: float) -> None:
+        """Stay on the page, answering any invitation an operator sends meanwhile."""
+        deadline = trio.current_time() + seconds
+        while not self.stage.closing:
+            shown = await self._next(p.Invitation, timeout=deadline - trio.current_time())
+            if shown is None:
+                return
+            if self.room is None:
+                await self._answer(shown.invitation)
+
+    async def _answer(self, invitation: p.InvitationInfo) -> None:
+        """Read the invitation, then accept (and chat) or decline it."""
+        await trio.sleep(self.group.think.sample(self.rng))
+        accept = self.rng.random() < self.group.accept_invitation and not self.stage.closing
+        try:
+            await self.wire.request(
+                p.InvitationReply(id="", invitation=invitation.invitation, accept=accept)
+            )
+        except RequestFailed:
+            return  # withdrawn or expired meanwhile
+        self.stage.log(
+            ev.InvitationAnswered(
+                t=self.stage.now(),
+                actor=self.name,
+                invitation=invitation.invitation,
+                accepted=accept,
+            )
+        )
+        if accept:
+            with trio.move_on_after(60):
+                while self.room is None:
+                    await self._next(p.RoomOpened)
+            if self.room is not None:
+                await self._chat(self.room)
 
     async def _call(self) -> None:
         try:

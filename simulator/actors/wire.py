@@ -49,6 +49,7 @@ class Wire:
         on_state: Callable[[str], None],
         *,
         precise: bool,
+        on_frame: Callable[[str, Any], None] = lambda direction, message: None,
     ) -> None:
         parts = urlsplit(ws_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -59,6 +60,7 @@ class Wire:
         self.rng = rng
         self.on_event = on_event
         self.on_state = on_state
+        self.on_frame = on_frame  # every frame, "in" or "out", as it crosses the socket
         self.precise = precise
         self.link: Link | None = None
         self.session: str | None = None
@@ -95,7 +97,7 @@ class Wire:
         with contextlib.suppress(
             ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError
         ):
-            await ws.send_message(p.encode(message))  # if it fails, the reader reconnects
+            await self._write(ws, message)  # if it fails, the reader reconnects
 
     def switch(self, spec: LinkSpec) -> None:
         """Use ``spec`` from now on: the live connection's toxics are replaced at once."""
@@ -145,7 +147,7 @@ class Wire:
                     )
                     if self.role == "visitor":
                         hello = msgspec.structs.replace(hello, resume_token=self.resume_token)
-                await ws.send_message(p.encode(hello))
+                await self._write(ws, hello)
                 dead_after = p.DEAD_PEER_TIMEOUT
                 while True:
                     with trio.move_on_after(dead_after) as quiet:
@@ -154,12 +156,13 @@ class Wire:
                         await ws.aclose()  # dead peer: nothing heard for too long
                         return welcomed
                     event = p.decode_event(self.role, frame)
+                    self.on_frame("in", event)
                     if isinstance(event, p.Welcome):
                         welcomed = True
                         dead_after = event.dead_peer_timeout
                         self._ws = ws
                         for message in self._welcome(event):  # the server dedupes by id
-                            await ws.send_message(p.encode(message))
+                            await self._write(ws, message)
                         continue
                     await self._receive(ws, event)
             except ConnectionClosed as exc:
@@ -175,6 +178,7 @@ class Wire:
     def _welcome(self, event: p.Welcome) -> list[Any]:
         """Take the session; returns the requests to send again."""
         resumed = event.resumed and event.session == self.session
+        state = "resumed" if resumed else "snapshot" if self.session is not None else "connected"
         if not resumed:
             self.last_seq = 0
             for message, reply in self._pending.values():  # their session is gone
@@ -182,25 +186,29 @@ class Wire:
             self._pending.clear()
         self.session = event.session
         self.resume_token = event.resume_token or self.resume_token
-        self.on_state("resumed" if resumed else "connected")
+        self.on_state(state)
         self.on_event(event)
         return [message for message, _ in self._pending.values()]
 
     async def _receive(self, ws: Any, event: Any) -> None:
         if isinstance(event, p.Ping):
-            await ws.send_message(p.encode(p.Pong()))
+            await self._write(ws, p.Pong())
             return
         seq = getattr(event, "seq", None)
         if seq:
             if seq <= self.last_seq:
                 return  # a replayed duplicate
             self.last_seq = seq
-            await ws.send_message(p.encode(p.Ack(seq=seq)))
+            await self._write(ws, p.Ack(seq=seq))
         ref = getattr(event, "ref", None)
         if isinstance(event, p.Ok | p.Error) and ref in self._pending:
             _, reply = self._pending.pop(ref)
             reply.send_nowait(event)
         self.on_event(event)
+
+    async def _write(self, ws: Any, message: Any) -> None:
+        self.on_frame("out", message)
+        await ws.send_message(p.encode(message))
 
     def close(self) -> None:
         """Stop reconnecting (the actor is leaving)."""

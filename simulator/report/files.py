@@ -14,9 +14,9 @@ from typing import Any
 import jinja2
 
 from .. import events as ev
-from ..checks import Metrics, Verdict, metrics, ring_stops, verdicts
+from ..checks import Metrics, Verdict, actors, calls, metrics, ring_stops, verdicts
 from ..scenario import Loaded
-from .charts import ring_stop_cdf
+from . import charts as charts_
 
 _TEMPLATE = jinja2.Environment(
     loader=jinja2.PackageLoader("simulator.report", "templates"), autoescape=True
@@ -27,7 +27,6 @@ def write_report(
     out: Path,
     loaded: Loaded,
     events: Sequence[ev.Event],
-    operator_names: dict[str, str],
     *,
     partial: bool = False,
 ) -> tuple[Metrics, list[Verdict]]:
@@ -35,6 +34,7 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     ev.write(out / "events.jsonl", events)
     values = metrics(events)
+    who = actors(events)
     results = verdicts(loaded.expectations, values)
     s = loaded.scenario
     summary: dict[str, Any] = {
@@ -51,7 +51,7 @@ def write_report(
         ],
         "metrics": values,
         "links": {name: spec.describe() for name, spec in loaded.links.items()},
-        "operators": operator_names,
+        "actors": {a.actor: a.name for a in who.values()},
         "versions": {
             "ringlab": version("ringlab"),
             "python": platform.python_version(),
@@ -61,16 +61,39 @@ def write_report(
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     _junit(out / "junit.xml", s.name, results)
     samples = ring_stops(events)
-    chart = ring_stop_cdf(samples, operator_names, out / "ring_stop_cdf.png")
+    charts = [
+        ("Ring-stop latency", charts_.ring_stop_cdf(events, out / "ring_stop_cdf.png")),
+        ("Ring timeline", charts_.ring_timeline(events, out / "ring_timeline.png")),
+        ("Latency attribution", charts_.latency_attribution(samples, out / "attribution.png")),
+        (
+            "Load over the run",
+            charts_.concurrency(events, s.duration.seconds, out / "concurrency.png"),
+        ),
+    ]
     html = _TEMPLATE.render(
         summary=summary,
         results=results,
         samples=samples,
-        names=operator_names,
-        chart=base64.b64encode(chart.read_bytes()).decode(),
+        calls=calls(events),
+        names=summary["actors"],
+        charts=[(title, _inline(png)) for title, png in charts],
     )
     (out / "index.html").write_text(html)
     return values, results
+
+
+def write_sweep(out: Path, name: str, runs: Sequence[tuple[Loaded, Metrics, bool]]) -> Path:
+    """The summary of a sweep: one row per point (``sweep.json``) and the sweep chart."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [{"point": run.point, "passed": ok, "metrics": values} for run, values, ok in runs]
+    (out / "sweep.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    return charts_.sweep_chart(
+        [(run.point, values) for run, values, _ in runs], name, out / "sweep.png"
+    )
+
+
+def _inline(png: Path) -> str:
+    return base64.b64encode(png.read_bytes()).decode()
 
 
 def _junit(path: Path, name: str, results: list[Verdict]) -> None:

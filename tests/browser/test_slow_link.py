@@ -2,7 +2,7 @@
 
 import httpx
 from conftest import in_trio_thread
-from people import alice, tab, visitor
+from people import alice, say, tab, visitor
 from playwright.sync_api import expect
 
 from simulator.link import parse
@@ -51,8 +51,7 @@ def test_connection_lost_then_resumed_without_losing_or_duplicating(server, new_
         assert cut.json()["cut"] >= 1
         expect(a.get_by_test_id("connection")).to_have_text("Connection lost — reconnecting…")
         for i in range(3):
-            v.get_by_test_id("widget-input").fill(f"while you were away {i}")
-            v.get_by_test_id("widget-send").click()
+            say(v, f"while you were away {i}")
         expect(a.get_by_test_id("connection")).to_be_hidden(timeout=15_000)
         expect(a.get_by_test_id("history").locator(".text")).to_have_text(
             [f"while you were away {i}" for i in range(3)]

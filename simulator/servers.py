@@ -1,0 +1,157 @@
+"""The server a run plays against: the embedded reference server, or a ``target`` URL.
+
+The embedded server keeps its data in an SQLite file of its own, so a
+``server_restart`` fault stops it (open connections get a going-away close),
+keeps it down for a while and starts it again on the same port and data, as a
+deployment would. A target is a server running elsewhere; the runner only
+speaks HTTP and the wire protocol to it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from server.app import ServerConfig
+from server.core import Settings
+from server.serve import RunningServer, serve_reference
+
+from .scenario import Loaded
+
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+class ServerUnderTest:
+    """Where the server is, and what the runner may do to it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    def embedded(self) -> bool:
+        return False
+
+    async def restart(self, down: float) -> None:
+        raise NotImplementedError("only the embedded server can be restarted by a run")
+
+
+class Embedded(ServerUnderTest):
+    """The reference server in this process, on a loopback port; restartable."""
+
+    def __init__(self, config: ServerConfig, nursery: trio.Nursery) -> None:
+        super().__init__("")
+        self.config = config
+        self.nursery = nursery
+        self.port = 0
+        self._stop = trio.Event()
+        self._stopped = trio.Event()
+
+    @property
+    def embedded(self) -> bool:
+        return True
+
+    async def start(self) -> None:
+        self._stop, self._stopped = trio.Event(), trio.Event()
+        running: RunningServer = await self.nursery.start(self._serve, self._stop, self._stopped)
+        self.url = running.url
+        self.port = int(running.url.rsplit(":", 1)[1])
+
+    async def _serve(
+        self, stop: trio.Event, stopped: trio.Event, task_status: trio.TaskStatus[RunningServer]
+    ) -> None:
+        try:
+            await serve_reference(
+                self.config,
+                "127.0.0.1",
+                self.port,
+                shutdown_trigger=stop.wait,
+                task_status=task_status,
+            )
+        finally:
+            stopped.set()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self._stopped.wait()
+
+    async def restart(self, down: float) -> None:
+        """Stop (clients get close 1001), stay down ``down`` seconds, start again."""
+        await self.stop()
+        await trio.sleep(down)
+        await self.start()
+
+
+@asynccontextmanager
+async def open_server_under_test(
+    loaded: Loaded, observe: Observer
+) -> AsyncIterator[ServerUnderTest]:
+    """The scenario's server: its ``target``, or an embedded one with its settings."""
+    s = loaded.scenario
+    if s.server.target is not None:
+        yield ServerUnderTest(s.server.target.rstrip("/"))
+        return
+    settings = Settings(
+        ring_timeout=s.server.ring_timeout.seconds,
+        max_chats=s.server.max_chats,
+        binding=s.server.binding,  # type: ignore[arg-type]
+    )
+    with tempfile.TemporaryDirectory(prefix="ringlab-") as tmp:
+        config = ServerConfig(
+            db=str(Path(tmp) / "server.db"), demo_settings=settings, observer=observe
+        )
+        async with trio.open_nursery() as nursery:
+            server = Embedded(config, nursery)
+            await server.start()
+            try:
+                yield server
+            finally:
+                await server.stop()
+
+
+async def prepare(url: str, loaded: Loaded, password: str) -> None:
+    """Make the scenario's operators (``GROUP-i``) accounts of the server with ``password``,
+    through the Control Panel API as its admin; on a target, also apply the scenario's
+    server settings."""
+    s = loaded.scenario
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        response = await http.post(
+            "/api/login", json={"login": s.server.admin_login, "password": s.server.admin_password}
+        )
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"{url}: cannot log in as {s.server.admin_login!r} (server.admin_login and "
+                f"server.admin_password): {response.status_code} {response.text[:200]}"
+            )
+        headers = {"Authorization": f"Bearer {response.json()['token']}"}
+        if s.server.target is not None:
+            patch = {
+                "ring_timeout": s.server.ring_timeout.seconds,
+                "max_chats": s.server.max_chats,
+                "binding": s.server.binding,
+            }
+            (await http.put("/api/settings", json=patch, headers=headers)).raise_for_status()
+        existing: dict[str, str] | None = None
+        for group in s.operators:
+            for i in range(group.count):
+                login = f"{group.name}-{i}"
+                response = await http.post(
+                    "/api/operators",
+                    json={"login": login, "name": f"{group.name} {i}", "password": password},
+                    headers=headers,
+                )
+                if response.status_code == 409:  # left by an earlier run against the target
+                    if existing is None:
+                        listed = (await http.get("/api/operators", headers=headers)).json()
+                        existing = {o["login"]: o["id"] for o in listed}
+                    response = await http.post(
+                        f"/api/operators/{existing[login]}/password",
+                        json={"password": password},
+                        headers=headers,
+                    )
+                response.raise_for_status()

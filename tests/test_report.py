@@ -1,0 +1,85 @@
+"""Charts and report files from hand-made event logs: every chart renders, also when empty."""
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from test_checks import race
+
+from simulator import events as ev
+from simulator.checks import ring_stops
+from simulator.report import charts, write_report, write_sweep
+from simulator.scenario import expand, parse
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+
+
+def size(png: Path) -> tuple[int, int]:
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def busy_log() -> list[ev.Event]:
+    who = [
+        ev.ActorInfo(
+            t=0,
+            actor=op,
+            name=f"ops[{i}]",
+            role="operator",
+            group="ops",
+            link="3g",
+            floor_up=0.1,
+            floor_down=0.1,
+        )
+        for i, op in enumerate(("op1", "op2"))
+    ]
+    return [
+        *who,
+        *race(acceptor_stop=2.5, other_stop=1.3),
+        ev.ServerReceived(t=1.05, call="c1", operator="op1"),
+        ev.RoomJoined(t=2.5, actor="op1", room="r1", role="operator"),
+        ev.FaultApplied(t=2.0, action="outage", target="operators.ops", actors=2),
+        ev.RoomLeft(t=5.0, actor="op1", room="r1", reason="closed"),
+    ]
+
+
+@pytest.mark.parametrize("log", [busy_log(), []], ids=["busy", "empty"])
+def test_every_chart_renders_titled_images(tmp_path, log):
+    made = [
+        charts.ring_stop_cdf(log, tmp_path / "cdf.png"),
+        charts.ring_timeline(log, tmp_path / "timeline.png"),
+        charts.latency_attribution(ring_stops(log), tmp_path / "attribution.png"),
+        charts.concurrency(log, 10.0, tmp_path / "concurrency.png"),
+    ]
+    for png in made:
+        width, height = size(png)
+        assert width >= 600 and height >= 150
+
+
+def test_a_sweep_summary_has_every_point_and_a_chart(tmp_path):
+    runs = expand(SCENARIOS / "loss_sweep.toml")
+    points = [
+        (run, {"ring_stop.acceptor.p50": 0.01 * i, "ring_stop.acceptor.p95": 0.1 * i}, i < 3)
+        for i, run in enumerate(runs)
+    ]
+    chart = write_sweep(tmp_path, "loss_sweep", points)
+    assert size(chart) == (1100, 420)
+    rows = json.loads((tmp_path / "sweep.json").read_text())
+    assert [r["point"]["links.operator.up.loss"] for r in rows] == [0, 0.02, 0.05, 0.1]
+    assert [r["passed"] for r in rows] == [True, True, True, False]
+
+
+def test_the_report_names_consoles_and_splits_latency(tmp_path):
+    loaded = parse({"name": "hand", "duration": "10s", "expect": {"ring_overrun.max": "< 1s"}})
+    values, results = write_report(tmp_path, loaded, busy_log())
+    assert values["ring_overrun.max"] == pytest.approx(1.5)
+    assert not results[0].passed
+    html = (tmp_path / "index.html").read_text()
+    assert "ops[0]" in html and "ops[1]" in html  # consoles by name, not server id
+    assert "Every call" in html and "<td>c1</td>" in html
+    assert html.count("data:image/png;base64,") == 4
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["actors"] == {"op1": "ops[0]", "op2": "ops[1]"}
+    assert not summary["passed"]
