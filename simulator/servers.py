@@ -33,10 +33,6 @@ class ServerUnderTest:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    @property
-    def embedded(self) -> bool:
-        return False
-
     async def restart(self, down: float) -> None:
         raise NotImplementedError("only the embedded server can be restarted by a run")
 
@@ -51,10 +47,6 @@ class Embedded(ServerUnderTest):
         self.port = 0
         self._stop = trio.Event()
         self._stopped = trio.Event()
-
-    @property
-    def embedded(self) -> bool:
-        return True
 
     async def start(self) -> None:
         self._stop, self._stopped = trio.Event(), trio.Event()
