@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime
 import json
 import sys
+import time
 import tomllib
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
-import trio
 from rich.console import Console
 from rich.table import Table
 
@@ -19,7 +18,7 @@ from . import events as ev
 from .checks import Metrics
 from .progress import LiveProgress
 from .report import write_report, write_sweep
-from .runner import check_runnable, run_scenario
+from .runner import check_runnable, run
 from .scenario import Loaded, ScenarioError, expand, parse
 
 
@@ -53,6 +52,11 @@ def _print_summary(
 @click.option("--out", "out_root", default="reports", show_default=True, help="Where reports go.")
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option(
+    "--clock",
+    type=click.Choice(["real", "virtual"]),
+    help="Override the scenario's clock (default: virtual; real with --target).",
+)
+@click.option(
     "--target",
     metavar="URL",
     help="Play against this running server instead of the embedded one (server.target).",
@@ -64,6 +68,7 @@ def run_command(
     scenarios: tuple[str, ...],
     out_root: str,
     seed: int | None,
+    clock: str | None,
     target: str | None,
     overrides: tuple[str, ...],
 ) -> None:
@@ -76,6 +81,8 @@ def run_command(
         changes["seed"] = seed
     if target is not None:
         changes["server.target"] = target
+    if clock is not None:
+        changes["clock"] = clock
     try:
         plans = [expand(path, changes) for path in scenarios]
         for runs in plans:
@@ -122,6 +129,18 @@ def _stamp() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _fresh(path: Path) -> Path:
+    """A new directory at ``path``, or beside it (``-2``, ``-3``...) when runs share a second."""
+    candidate, n = path, 1
+    while True:
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = path.with_name(f"{path.name}-{n}")
+
+
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
 
@@ -131,13 +150,25 @@ def _run_one(loaded: Loaded, out_root: Path, console: Console) -> tuple[bool, Me
     name = loaded.scenario.name
     stamp = _stamp()
     point = "".join(f"-{k.rsplit('.', 1)[-1]}={v}" for k, v in loaded.point.items())
-    out = out_root / f"{name}{point}-{stamp}"
+    out = _fresh(out_root / f"{name}{point}-{stamp}")
+    started = time.monotonic()
     with LiveProgress(console, name + point, loaded.scenario.duration.seconds) as show:
-        result = trio.run(partial(run_scenario, loaded, progress=show, stop_on_interrupt=True))
-    out.mkdir(parents=True, exist_ok=True)
+        result = run(loaded, progress=show, stop_on_interrupt=True)
+    wall = time.monotonic() - started
     (out / "scenario.json").write_text(json.dumps(loaded.table, indent=2, default=str) + "\n")
     values, results = write_report(out, loaded, result.events, partial=result.partial)
+    simulated = max((e.t for e in result.events), default=0.0)
+    # wall-clock facts apart from summary.json, which a seed must reproduce byte for byte
+    run_info = {
+        "started_utc": stamp,
+        "wall_seconds": round(wall, 3),
+        "simulated_seconds": round(simulated, 3),
+        "speedup": round(simulated / wall, 1) if wall else None,
+        "clock": loaded.clock,
+    }
+    (out / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     _print_summary(console, name + point, out, results, result.partial)
+    console.print(f"{loaded.clock} clock: {simulated:.0f} s of run in {wall:.1f} s of wall time")
     return not result.partial and all(r.passed for r in results), values
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 import random
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import trio
+import trio.testing
+from trio.testing import MockClock
 
 from server import protocol as p
 
@@ -24,8 +27,10 @@ from .actors.operator import OperatorLogin, VirtualOperator
 from .actors.stage import Stage
 from .actors.visitor import VirtualVisitor
 from .live import Tally
+from .network import Network, RealNetwork
 from .scenario import Fault, Loaded, ScenarioError, VisitorGroup
 from .servers import ServerUnderTest, open_server_under_test, prepare
+from .virtual import VirtualNetwork
 
 PASSWORD = "virtual-operator"
 #: Seconds after the scenario's duration during which nothing new starts and messages
@@ -37,8 +42,8 @@ def check_runnable(loaded: Loaded) -> None:
     """Refuse, before anything starts, what this runner cannot play."""
     s = loaded.scenario
     problems = []
-    if s.clock == "virtual":
-        problems.append('clock = "virtual" is not supported yet (issue 6)')
+    if loaded.clock == "virtual" and s.server.target is not None:
+        problems.append('clock = "virtual" needs the embedded server, not server.target')
     if s.server.target is not None:
         problems += [
             f"faults[{i}]: server_restart needs the embedded server, not server.target"
@@ -82,8 +87,14 @@ async def run_scenario(
     stop_on_interrupt: bool = False,
     drain: float = DRAIN,
 ) -> Run:
-    """Run one scenario on the real clock against its server (embedded or target)."""
+    """Run one scenario against its server (embedded or target).
+
+    With ``clock = "virtual"`` everything runs on an in-memory network and must be run
+    under ``trio.testing.MockClock`` (see :func:`run`); otherwise on loopback sockets.
+    """
     s = loaded.scenario
+    virtual = loaded.clock == "virtual"
+    net: Network = VirtualNetwork() if virtual else RealNetwork()
     log: list[ev.Event] = []
     stage_box: dict[str, Stage] = {}
 
@@ -92,16 +103,18 @@ async def run_scenario(
         if "stage" in stage_box:
             log.extend(_server_events(stage_box["stage"].now(), event, fields))
 
-    async with open_server_under_test(loaded, observe) as server:
-        await prepare(server.url, loaded, PASSWORD)
+    seed = Stage.derive(s.seed, "server") if virtual else None
+    async with open_server_under_test(loaded, observe, net, seed) as server:
+        await prepare(server.url, loaded, PASSWORD, net)
         stage = Stage(
             url=server.url,
             t0=trio.current_time(),
             seed=s.seed,
             log=log.append,
             link_for=loaded.link,
-            precise=True,
+            precise=not virtual,  # virtual time needs no timer slack
             server=s.server,
+            net=net,
         )
         stage_box["stage"] = stage
         rng = random.Random(stage.seed_for("timetable"))
@@ -120,12 +133,15 @@ async def run_scenario(
         async with trio.open_nursery() as nursery:
             if stop_on_interrupt:
                 nursery.start_soon(_watch_interrupt, nursery.cancel_scope, interrupted)
-            nursery.start_soon(_end_of_run, stage, s.duration.seconds, drain, nursery.cancel_scope)
+            playing: list[tuple[Any, trio.CancelScope]] = []
+            nursery.start_soon(
+                _end_of_run, stage, s.duration.seconds, drain, playing, nursery.cancel_scope
+            )
             for op in operators:
-                nursery.start_soon(op.run)
+                playing.append((op, await nursery.start(_play, op.run)))
             await trio.sleep(0.5)  # operators log in before the first visitor arrives
             for visitor in visitors:
-                nursery.start_soon(visitor.run)
+                playing.append((visitor, await nursery.start(_play, visitor.run)))
             for fault in s.faults:
                 nursery.start_soon(_apply_fault, stage, loaded, fault, actors, server)
             nursery.start_soon(_report_progress, stage, log, progress)
@@ -155,11 +171,35 @@ def _server_events(t: float, event: str, fields: dict[str, Any]) -> list[ev.Even
     return []
 
 
-async def _end_of_run(stage: Stage, duration: float, drain: float, scope: trio.CancelScope) -> None:
-    """At ``duration`` actors start nothing new; what is in flight gets ``drain`` s."""
+async def _play(
+    actor: Callable[[], Awaitable[None]], task_status: trio.TaskStatus[trio.CancelScope]
+) -> None:
+    """Run one actor in a cancel scope of its own, handed back so the run can end it."""
+    with trio.CancelScope() as scope:
+        task_status.started(scope)
+        await actor()
+
+
+async def _end_of_run(
+    stage: Stage,
+    duration: float,
+    drain: float,
+    actors: list[tuple[Any, trio.CancelScope]],
+    scope: trio.CancelScope,
+) -> None:
+    """At ``duration`` actors start nothing new; what is in flight gets ``drain`` s. Then
+    actors leave one at a time, in a fixed order, so their goodbyes log the same way on
+    every run of a seed; then the rest stops."""
     await stage.sleep_until(duration)
     stage.closing = True
     await trio.sleep(drain)
+    for actor, actor_scope in actors:
+        leave = getattr(actor, "leave", None)
+        if leave is not None:
+            await leave()
+        actor_scope.cancel()
+        with trio.move_on_after(1.0):  # a busy link timer on the real clock: do not hang
+            await trio.testing.wait_all_tasks_blocked()
     scope.cancel()
 
 
@@ -213,3 +253,14 @@ async def _apply_fault(
             wire.switch(loaded.link(actor.group.link))
         elif fault.action == "reset" and wire.link is not None:
             wire.link.cut(1.0, reset_after=0.0)
+
+
+def run(loaded: Loaded, **options: Any) -> Run:
+    """Run a scenario to the end in a fresh trio run, on the clock it asks for."""
+    clock = None
+    if loaded.clock == "virtual":
+        clock = MockClock(autojump_threshold=0)
+        # trio picks the order of tasks woken together at random; from the seed, every
+        # run of a seed is the same run (private, as trio's own Hypothesis hook uses it)
+        trio._core._run._r.seed(Stage.derive(loaded.scenario.seed, "scheduler"))
+    return trio.run(partial(run_scenario, loaded, **options), clock=clock)

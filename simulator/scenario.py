@@ -103,7 +103,7 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True):
     duration: Duration
     description: str = ""
     seed: int = 1
-    clock: Literal["real", "virtual"] = "real"
+    clock: Literal["real", "virtual"] | None = None  # default: virtual, real with a target
     server: Server = msgspec.field(default_factory=Server)
     links: dict[Name, dict[str, Any]] = {}
     operators: list[OperatorGroup] = []
@@ -192,6 +192,13 @@ class Loaded(msgspec.Struct):
     expectations: list[Expectation]
     table: dict[str, Any] = {}  # the file's table as run (overrides applied)
     point: dict[str, Any] = {}  # for one run of a sweep: the swept keys and their values
+
+    @property
+    def clock(self) -> str:
+        """The clock the run uses: as the file says; by default virtual, or real when the
+        run plays against a ``target`` (a server elsewhere runs on real time)."""
+        s = self.scenario
+        return s.clock or ("real" if s.server.target is not None else "virtual")
 
     def link(self, ref: str) -> LinkSpec:
         """A group's ``link``: a name under [links], or a profile / compact spec."""

@@ -9,20 +9,25 @@ speaks HTTP and the wire protocol to it.
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import trio
 
-from server.app import ServerConfig
+from server.app import ServerConfig, create_app
 from server.core import Settings
-from server.serve import RunningServer, serve_reference
+from server.core.ids import SeededIds
+from server.serve import RunningServer, hypercorn_config, serve_reference
 
+from .network import Network
 from .scenario import Loaded
+from .virtual import VirtualNetwork, serve_virtual
 
 Observer = Callable[[str, dict[str, Any]], None]
 
@@ -50,23 +55,26 @@ class Embedded(ServerUnderTest):
 
     async def start(self) -> None:
         self._stop, self._stopped = trio.Event(), trio.Event()
-        running: RunningServer = await self.nursery.start(self._serve, self._stop, self._stopped)
-        self.url = running.url
-        self.port = int(running.url.rsplit(":", 1)[1])
+        self.url = await self.nursery.start(self._serve, self._stop, self._stopped)
+        self.port = int(self.url.rsplit(":", 1)[1])
 
     async def _serve(
-        self, stop: trio.Event, stopped: trio.Event, task_status: trio.TaskStatus[RunningServer]
+        self, stop: trio.Event, stopped: trio.Event, task_status: trio.TaskStatus[str]
     ) -> None:
         try:
-            await serve_reference(
-                self.config,
-                "127.0.0.1",
-                self.port,
-                shutdown_trigger=stop.wait,
-                task_status=task_status,
-            )
+            await self._run(stop, task_status)
         finally:
             stopped.set()
+
+    async def _run(self, stop: trio.Event, task_status: trio.TaskStatus[str]) -> None:
+        """Hypercorn's trio worker on a loopback socket."""
+        async with trio.open_nursery() as nursery:
+            running: RunningServer = await nursery.start(
+                partial(
+                    serve_reference, self.config, "127.0.0.1", self.port, shutdown_trigger=stop.wait
+                )
+            )
+            task_status.started(running.url)
 
     async def stop(self) -> None:
         self._stop.set()
@@ -79,26 +87,73 @@ class Embedded(ServerUnderTest):
         await self.start()
 
 
-@asynccontextmanager
-async def open_server_under_test(
-    loaded: Loaded, observe: Observer
-) -> AsyncIterator[ServerUnderTest]:
-    """The scenario's server: its ``target``, or an embedded one with its settings."""
+class VirtualEmbedded(Embedded):
+    """The same server on the virtual network: Hypercorn's TCPServer per connection."""
+
+    HOST = "10.0.0.1"
+
+    def __init__(self, config: ServerConfig, nursery: trio.Nursery, net: VirtualNetwork) -> None:
+        super().__init__(config, nursery)
+        self.net = net
+        self.port = 80
+
+    async def _run(self, stop: trio.Event, task_status: trio.TaskStatus[str]) -> None:
+        app = create_app(self.config)
+        await serve_virtual(
+            app,
+            hypercorn_config(self.HOST, self.port),
+            self.net,
+            self.HOST,
+            self.port,
+            shutdown=stop,
+            task_status=task_status,
+        )
+
+
+#: Where the virtual clock's wall time starts: 2027-01-01T00:00:00Z, any fixed date will do.
+VIRTUAL_EPOCH = 1_798_761_600.0
+
+
+def server_config(loaded: Loaded, observe: Observer, db: str, seed: int | None) -> ServerConfig:
+    """The embedded server's configuration; with ``seed``, for the virtual clock: time from
+    trio's clock, ids and salts from a seeded generator, blocking work in the trio thread."""
     s = loaded.scenario
-    if s.server.target is not None:
-        yield ServerUnderTest(s.server.target.rstrip("/"))
-        return
     settings = Settings(
         ring_timeout=s.server.ring_timeout.seconds,
         max_chats=s.server.max_chats,
         binding=s.server.binding,  # type: ignore[arg-type]
     )
+    config = ServerConfig(db=db, demo_settings=settings, observer=observe)
+    if seed is None:
+        return config
+    rng = random.Random(seed)
+    return dataclasses.replace(
+        config,
+        threaded=False,
+        clock=lambda: VIRTUAL_EPOCH + trio.current_time(),
+        ids=SeededIds(rng),
+        salt=lambda: rng.getrandbits(128).to_bytes(16, "big"),
+    )
+
+
+@asynccontextmanager
+async def open_server_under_test(
+    loaded: Loaded, observe: Observer, net: Network, seed: int | None = None
+) -> AsyncIterator[ServerUnderTest]:
+    """The scenario's server: its ``target``, or an embedded one with its settings (on the
+    virtual network, seeded with ``seed``, when ``net`` is one)."""
+    s = loaded.scenario
+    if s.server.target is not None:
+        yield ServerUnderTest(s.server.target.rstrip("/"))
+        return
     with tempfile.TemporaryDirectory(prefix="ringlab-") as tmp:
-        config = ServerConfig(
-            db=str(Path(tmp) / "server.db"), demo_settings=settings, observer=observe
-        )
+        config = server_config(loaded, observe, str(Path(tmp) / "server.db"), seed)
         async with trio.open_nursery() as nursery:
-            server = Embedded(config, nursery)
+            server = (
+                VirtualEmbedded(config, nursery, net)
+                if isinstance(net, VirtualNetwork)
+                else Embedded(config, nursery)
+            )
             await server.start()
             try:
                 yield server
@@ -106,12 +161,12 @@ async def open_server_under_test(
                 await server.stop()
 
 
-async def prepare(url: str, loaded: Loaded, password: str) -> None:
+async def prepare(url: str, loaded: Loaded, password: str, net: Network) -> None:
     """Make the scenario's operators (``GROUP-i``) accounts of the server with ``password``,
     through the Control Panel API as its admin; on a target, also apply the scenario's
     server settings."""
     s = loaded.scenario
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with net.http(url) as http:
         response = await http.post(
             "/api/login", json={"login": s.server.admin_login, "password": s.server.admin_password}
         )

@@ -24,6 +24,7 @@ def scenario(
         {
             "name": name,
             "duration": duration,
+            "clock": "real",
             "seed": 5,
             "server": {"binding": binding},
             "operators": [
@@ -126,6 +127,7 @@ async def test_faults_outage_delays_and_reset_reconnects_without_loss():
         {
             "name": "faults",
             "duration": "9s",
+            "clock": "real",
             "seed": 2,
             "operators": [{"name": "ops", "reaction": "0.2s", "close_after": "8s", "replies": 0}],
             "visitors": [
@@ -175,6 +177,7 @@ async def test_a_server_restart_mid_chat_loses_nothing_and_clients_come_back():
         {
             "name": "restart",
             "duration": "9s",
+            "clock": "real",
             "seed": 3,
             "operators": [{"name": "ops", "reaction": "0.2s", "close_after": "30s"}],
             "visitors": [{"name": "v", "count": 2, "over": "0.5s", "messages": 8, "think": "0.5s"}],
@@ -204,6 +207,7 @@ async def test_invitations_colleagues_and_browsing_are_played():
         {
             "name": "social",
             "duration": "8s",
+            "clock": "real",
             "seed": 4,
             "operators": [
                 {

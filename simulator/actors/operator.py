@@ -60,6 +60,7 @@ class VirtualOperator:
                 ev.Connection(t=self.stage.now(), actor=self.name, state=state)
             ),
             precise=self.stage.precise,
+            connect=self.stage.net.connect,
             on_frame=self.stage.frame_logger(lambda: self.id),
         )
         async with trio.open_nursery() as nursery:

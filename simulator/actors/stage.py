@@ -14,8 +14,8 @@ from server import protocol as p
 
 from .. import events as ev
 from .. import scenario
-from ..client import login
 from ..link import LinkSpec
+from ..network import Network
 from .wire import Wire
 
 _MID = re.compile(r"^\[(m-[0-9a-z-]+)\]")
@@ -32,6 +32,7 @@ class Stage:
     link_for: Callable[[str], LinkSpec]
     precise: bool  # real clock: precise link timers
     server: scenario.Server  # account and button of the visitors' code
+    net: Network  # how actors reach the server
     closing: bool = False  # the run is over: start nothing new
     _mids: int = 0
 
@@ -48,12 +49,20 @@ class Stage:
 
     def seed_for(self, actor: str) -> int:
         """A seed per actor from the scenario seed, stable across runs and processes."""
-        digest = hashlib.sha256(f"{self.seed}:{actor}".encode()).digest()
+        return self.derive(self.seed, actor)
+
+    @staticmethod
+    def derive(seed: int, name: str) -> int:
+        """A seed for ``name`` from the scenario seed (no ``hash()``: PYTHONHASHSEED varies)."""
+        digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
         return int.from_bytes(digest[:8], "big")
 
     async def login(self, name: str, password: str) -> str:
-        result = await login(self.url, name, password)
-        return str(result["token"])
+        """An operator's HTTP login, as the console's login form does; its token."""
+        async with self.net.http(self.url) as http:
+            response = await http.post("/api/login", json={"login": name, "password": password})
+        response.raise_for_status()
+        return str(response.json()["token"])
 
     def next_mid(self) -> str:
         self._mids += 1

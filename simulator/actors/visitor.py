@@ -33,6 +33,7 @@ class VirtualVisitor:
         self.rng = random.Random(stage.seed_for(self.name))
         self.page = ""
         self.pages_seen = 0
+        self._unloaded = True  # no page open
         self.visitor_id: str | None = None  # what the server calls it (kept across pages)
         self.events: trio.MemorySendChannel[Any]
         self._inbox: trio.MemoryReceiveChannel[Any]
@@ -93,6 +94,7 @@ class VirtualVisitor:
     async def _on_page(self) -> AsyncIterator[None]:
         """One page load: a fresh page instance and connection; ``bye`` when it unloads."""
         self.pages_seen += 1
+        self._unloaded = False
         self.page = f"pg-{self.name}-{self.pages_seen}-{self.rng.getrandbits(32):08x}"
         self.events, self._inbox = trio.open_memory_channel[Any](1000)
         self.wire = Wire(
@@ -106,6 +108,7 @@ class VirtualVisitor:
                 ev.Connection(t=self.stage.now(), actor=self.name, state=state)
             ),
             precise=self.stage.precise,
+            connect=self.stage.net.connect,
             on_frame=self.stage.frame_logger(lambda: self.name),
         )
         async with trio.open_nursery() as nursery:
@@ -113,10 +116,25 @@ class VirtualVisitor:
             try:
                 yield
             finally:
-                await self.wire.send(p.Bye())
-                self.wire.close()
+                with trio.CancelScope(shield=True):
+                    await self._unload()
                 nursery.cancel_scope.cancel()
-                self.stage.log(ev.Connection(t=self.stage.now(), actor=self.name, state="left"))
+
+    async def _unload(self) -> None:
+        """The page goes: ``bye`` (as pagehide sends it), and the connection ends."""
+        if self._unloaded:
+            return
+        self._unloaded = True
+        with trio.move_on_after(1.0):
+            await self.wire.send(p.Bye())
+        self.wire.close()
+        self.stage.log(ev.Connection(t=self.stage.now(), actor=self.name, state="left"))
+
+    async def leave(self) -> None:
+        """The run is over: leave the page now (the runner calls this, one actor at a time,
+        so that every run of a seed ends the same way)."""
+        if self.pages_seen:
+            await self._unload()
 
     async def _next(self, *kinds: type, timeout: float = float("inf")) -> Any:
         with trio.move_on_after(max(0.0, timeout)):

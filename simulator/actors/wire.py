@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -50,6 +50,7 @@ class Wire:
         *,
         precise: bool,
         on_frame: Callable[[str, Any], None] = lambda direction, message: None,
+        connect: Callable[[str, int], Awaitable[trio.abc.Stream]] = trio.open_tcp_stream,
     ) -> None:
         parts = urlsplit(ws_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -61,6 +62,7 @@ class Wire:
         self.on_event = on_event
         self.on_state = on_state
         self.on_frame = on_frame  # every frame, "in" or "out", as it crosses the socket
+        self.connect = connect  # the machine's TCP stack, or the virtual network
         self.precise = precise
         self.link: Link | None = None
         self.session: str | None = None
@@ -128,7 +130,7 @@ class Wire:
     async def _connect_once(self) -> bool:
         """One connection, from TCP connect to its end; True if it got a ``welcome``."""
         welcomed = False
-        stream = await trio.open_tcp_stream(self.host, self.port)
+        stream = await self.connect(self.host, self.port)
         link_rng = random.Random(self.rng.getrandbits(64))
         async with (
             open_link(

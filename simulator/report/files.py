@@ -42,7 +42,7 @@ def write_report(
         "description": s.description,
         "file": loaded.path,
         "seed": s.seed,
-        "clock": s.clock,
+        "clock": loaded.clock,
         "partial": partial,
         "sweep_point": loaded.point,
         "passed": all(r.passed for r in results) and not partial,

@@ -1,0 +1,146 @@
+"""An in-memory TCP network: listeners, connections and an HTTP client over them.
+
+Every connection is a pair of trio memory streams, so bytes move when the
+receiving task runs and no time passes on the wire unless a link adds it. The
+server side carries a stand-in ``socket`` with the addresses Hypercorn asks of
+a real one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+import trio
+import trio.testing
+
+
+class _Socket:
+    """What Hypercorn reads off a connection's socket: its family and the two addresses."""
+
+    family = socket.AF_INET
+
+    def __init__(self, local: tuple[str, int], peer: tuple[str, int]) -> None:
+        self._local, self._peer = local, peer
+
+    def getsockname(self) -> tuple[str, int]:
+        return self._local
+
+    def getpeername(self) -> tuple[str, int]:
+        return self._peer
+
+
+class VirtualStream(trio.abc.HalfCloseableStream):
+    """One end of a virtual connection."""
+
+    def __init__(self, inner: trio.StapledStream[Any, Any], sock: _Socket) -> None:
+        self._inner = inner
+        self.socket = sock
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._inner.receive_some(max_bytes)
+
+    async def send_eof(self) -> None:
+        await self._inner.send_eof()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class VirtualListener(trio.abc.Listener[VirtualStream]):
+    """Accepts the connections made to one (host, port)."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+        self._send, self._receive = trio.open_memory_channel[VirtualStream](math.inf)
+
+    async def accept(self) -> VirtualStream:
+        return await self._receive.receive()
+
+    async def aclose(self) -> None:
+        self._send.close()
+        await self._receive.aclose()
+
+
+class VirtualNetwork:
+    """Addresses -> listeners; ``connect`` opens a connection as ``open_tcp_stream`` does."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[tuple[str, int], VirtualListener] = {}
+        self._ports = itertools.count(40_000)
+
+    def listen(self, host: str, port: int) -> VirtualListener:
+        address = (host, port or next(self._ports))
+        listener = VirtualListener(address)
+        self._listeners[address] = listener
+        return listener
+
+    def unlisten(self, listener: VirtualListener) -> None:
+        self._listeners.pop(listener.address, None)
+
+    async def connect(self, host: str, port: int) -> VirtualStream:
+        """A new connection, or ``OSError`` (connection refused) when nobody listens."""
+        await trio.lowlevel.checkpoint()
+        listener = self._listeners.get((host, port))
+        if listener is None:
+            raise ConnectionRefusedError(f"virtual network: nothing listens on {host}:{port}")
+        client, server = trio.testing.memory_stream_pair()
+        local = ("10.0.0.2", next(self._ports))
+        try:
+            listener._send.send_nowait(VirtualStream(server, _Socket((host, port), local)))
+        except trio.ClosedResourceError:
+            raise ConnectionRefusedError(f"virtual network: {host}:{port} closed") from None
+        return VirtualStream(client, _Socket(local, (host, port)))
+
+    def http(self, base_url: str, timeout: float = 60) -> httpx.AsyncClient:
+        """An HTTP client whose connections go over this network."""
+        transport = httpx.AsyncHTTPTransport()
+        # httpx takes no network backend; its connection pool does (httpcore's public API)
+        transport._pool = httpcore.AsyncConnectionPool(network_backend=_Backend(self))
+        return httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+
+
+class _HttpStream(httpcore.AsyncNetworkStream):
+    def __init__(self, stream: VirtualStream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return bytes(await self._stream.receive_some(max_bytes))
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.send_all(buffer)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    def get_extra_info(self, info: str) -> Any:
+        return None
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    def __init__(self, net: VirtualNetwork) -> None:
+        self._net = net
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _HttpStream(await self._net.connect(host, port))
+
+    async def sleep(self, seconds: float) -> None:
+        await trio.sleep(seconds)
