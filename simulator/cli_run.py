@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from . import events as ev
@@ -19,7 +20,15 @@ from .checks import Metrics
 from .progress import LiveProgress
 from .report import write_report, write_sweep
 from .runner import check_runnable, run
-from .scenario import Loaded, ScenarioError, expand, parse
+from .scenario import Loaded, ScenarioError, expand, load, parse
+from .seeds import (
+    SeedResult,
+    default_jobs,
+    distribution,
+    parse_seeds,
+    replay_command,
+    sweep_seeds,
+)
 
 
 def _override(text: str) -> tuple[str, Any]:
@@ -64,6 +73,16 @@ def _print_summary(
 @click.option(
     "--set", "overrides", multiple=True, help="Override a key: --set operators[0].count=3"
 )
+@click.option(
+    "--seeds",
+    metavar="RANGE",
+    help='Run one scenario under many seeds ("1..200", "3,7,9") on the virtual clock.',
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes for --seeds (default: one per CPU).",
+)
 def run_command(
     scenarios: tuple[str, ...],
     out_root: str,
@@ -71,6 +90,8 @@ def run_command(
     clock: str | None,
     target: str | None,
     overrides: tuple[str, ...],
+    seeds: str | None,
+    jobs: int | None,
 ) -> None:
     """Play scenario files against the embedded reference server and write reports.
 
@@ -83,6 +104,9 @@ def run_command(
         changes["server.target"] = target
     if clock is not None:
         changes["clock"] = clock
+    if seeds is not None:
+        _seed_sweep(scenarios, seeds, jobs, changes, overrides, Path(out_root))
+        return
     try:
         plans = [expand(path, changes) for path in scenarios]
         for runs in plans:
@@ -124,6 +148,103 @@ def _print_sweep(console: Console, results: list[tuple[Loaded, tuple[bool, Metri
     console.print(table)
 
 
+def _seed_sweep(
+    scenarios: tuple[str, ...],
+    seeds_text: str,
+    jobs: int | None,
+    changes: dict[str, Any],
+    sets: tuple[str, ...],
+    out_root: Path,
+) -> None:
+    """``--seeds``: every seed of one scenario, the spread of its metrics, the failures."""
+    try:
+        seeds = parse_seeds(seeds_text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--seeds'") from None
+    if len(scenarios) != 1:
+        raise click.UsageError("--seeds takes one scenario file")
+    if "seed" in changes:
+        raise click.UsageError("--seeds and --seed are exclusive")
+    (path,) = scenarios
+    try:
+        loaded = load(path, changes)
+        if loaded.scenario.sweep:
+            raise ScenarioError(f"{path}: --seeds cannot run a [sweep]; run one or the other")
+        check_runnable(loaded)
+        if loaded.clock != "virtual":
+            raise ScenarioError(f"{path}: --seeds runs on the virtual clock, not {loaded.clock}")
+    except ScenarioError as exc:
+        raise click.UsageError(str(exc)) from None
+    console = Console()
+    workers = jobs or default_jobs()
+    with Progress(
+        TextColumn(f"[bold]{loaded.scenario.name}[/] seeds"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("seeds", total=len(seeds), failed=0)
+        failures = [0]
+
+        def done(result: SeedResult) -> None:
+            failures[0] += not result.passed
+            bar.update(task, advance=1, failed=failures[0])
+
+        results = sweep_seeds(path, changes, seeds, workers, done)
+    spread = distribution(results)
+    failed = [r for r in results if not r.passed]
+    out = _fresh(out_root / f"{loaded.scenario.name}-seeds-{_stamp()}")
+    document = {
+        "scenario": loaded.scenario.name,
+        "file": path,
+        "seeds": seeds,
+        "distribution": spread,
+        "failed": [
+            {"seed": r.seed, "failed": r.failed, "replay": replay_command(path, sets, r.seed)}
+            for r in failed
+        ],
+        "runs": [{"seed": r.seed, "passed": r.passed, "metrics": r.metrics} for r in results],
+    }
+    (out / "seeds.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    shown = [x.metric for x in loaded.expectations] + [
+        m for m in SPREAD_SHOWN if m not in {x.metric for x in loaded.expectations}
+    ]
+    table = Table(title=f"{loaded.scenario.name}: {len(seeds)} seeds, {len(failed)} failed")
+    for column in ("metric", "min", "p50", "p95", "max"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name in shown:
+        row = spread.get(name, {})
+        table.add_row(name, *[_value(name, row.get(k)) for k in ("min", "p50", "p95", "max")])
+    console.print(table)
+    for r in failed:  # plain lines: a replay command must survive copy and paste
+        click.echo(f"seed {r.seed}: {'; '.join(r.failed)}")
+        click.echo(f"  replay: {replay_command(path, sets, r.seed)}")
+    click.echo(f"every seed's metrics: {out / 'seeds.json'}")
+    sys.exit(1 if failed else 0)
+
+
+#: Metrics a seed sweep's table shows besides the scenario's expectations.
+SPREAD_SHOWN = (
+    "ring_stop.acceptor.p50",
+    "ring_stop.acceptor.p95",
+    "ring_stop.others.p95",
+    "ring_overrun.max",
+    "calls.accepted",
+    "lost_messages",
+    "duplicated_messages",
+    "merged_visitors",
+)
+
+
+def _value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return _ms(value) if metric.startswith(("ring_", "time_to_answer")) else f"{value:g}"
+
+
 def _stamp() -> str:
     """Report directories are named by the UTC time the run started."""
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -142,7 +263,10 @@ def _fresh(path: Path) -> Path:
 
 
 def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+    if seconds is None:
+        return "-"
+    ms = seconds * 1000
+    return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
 
 
 def _run_one(loaded: Loaded, out_root: Path, console: Console) -> tuple[bool, Metrics]:

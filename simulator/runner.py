@@ -131,8 +131,10 @@ async def run_scenario(
         actors = {op.name: op for op in operators} | {v.name: v for v in visitors}
         interrupted = trio.Event()
         async with trio.open_nursery() as nursery:
-            if stop_on_interrupt:
-                nursery.start_soon(_watch_interrupt, nursery.cancel_scope, interrupted)
+            # started either way: the same tasks make the same run of a seed
+            nursery.start_soon(
+                _watch_interrupt, nursery.cancel_scope, interrupted, stop_on_interrupt
+            )
             playing: list[tuple[Any, trio.CancelScope]] = []
             nursery.start_soon(
                 _end_of_run, stage, s.duration.seconds, drain, playing, nursery.cancel_scope
@@ -203,8 +205,10 @@ async def _end_of_run(
     scope.cancel()
 
 
-async def _watch_interrupt(scope: trio.CancelScope, interrupted: trio.Event) -> None:
+async def _watch_interrupt(scope: trio.CancelScope, interrupted: trio.Event, on: bool) -> None:
     """Ctrl-C ends the run early; what was logged so far still makes a (partial) report."""
+    if not on:
+        await trio.sleep_forever()
     with trio.open_signal_receiver(signal.SIGINT) as signals:
         async for _ in signals:
             interrupted.set()

@@ -3,6 +3,7 @@ agreement with the real clock."""
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from simulator import events as ev
 from simulator.checks import metrics
 from simulator.runner import run, run_scenario
 from simulator.scenario import load, parse
+from simulator.seeds import parse_seeds
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
@@ -26,10 +28,21 @@ def cli_run(tmp_path, name, hashseed, *args):
     out = tmp_path / name
     env = {**os.environ, "PYTHONHASHSEED": str(hashseed)}
     result = subprocess.run(
-        [sys.executable, "-m", "simulator.cli", "run", str(SCENARIOS / "baseline.toml"),
-         "--out", str(out), *args],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "run",
+            str(SCENARIOS / "baseline.toml"),
+            "--out",
+            str(out),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (run_dir,) = out.iterdir()
     return run_dir
@@ -44,7 +57,7 @@ def test_a_seed_gives_byte_identical_runs_in_and_across_processes(tmp_path):
     assert wall["clock"] == "virtual" and wall["simulated_seconds"] >= 40
     loaded = load(SCENARIOS / "baseline.toml")
     again = encoded(run(loaded, stop_on_interrupt=True).events)  # as the CLI runs it
-    assert again == encoded(run(loaded, stop_on_interrupt=True).events)  # twice in a process
+    assert again == encoded(run(loaded).events)  # twice in a process, as --seeds runs it
     # (not compared with the CLI's: importing Hypothesis, as pytest does, switches trio to
     # its own seeded scheduling, so a run in pytest and one outside may differ)
 
@@ -100,3 +113,59 @@ async def test_virtual_and_real_clock_agree_on_ring_stop_latency():
         assert virtual[name] is not None and real[name] is not None
         assert virtual[name] == pytest.approx(real[name], abs=0.025, rel=0.10), name
     assert virtual["ring_stop.acceptor.p50"] == pytest.approx(0.300, abs=0.002)  # up + down
+
+
+def test_seed_ranges_are_parsed_or_refused_with_what_was_expected():
+    assert parse_seeds("1..4") == [1, 2, 3, 4]
+    assert parse_seeds("3, 7,9,7") == [3, 7, 9]
+    assert parse_seeds("1..2,5") == [1, 2, 5]
+    for bad in ("", "a..b", "5..1", "1..", "1.5"):
+        with pytest.raises(ValueError):
+            parse_seeds(bad)
+
+
+def test_a_seed_sweep_reports_the_spread_and_replays_a_failing_seed_exactly(tmp_path):
+    ringlab = [sys.executable, "-m", "simulator.cli", "run"]
+    scenario = str(SCENARIOS / "customer_repro.toml")  # its expectation fails: the complaint
+    sets = ["--set", "duration=40s"]
+    sweep = subprocess.run(
+        [*ringlab, scenario, "--seeds", "1..3", "--jobs", "2", "--out", str(tmp_path), *sets],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert sweep.returncode == 1, sweep.stdout + sweep.stderr
+    (sweep_dir,) = tmp_path.glob("customer_repro-seeds-*")
+    document = json.loads((sweep_dir / "seeds.json").read_text())
+    assert [r["seed"] for r in document["runs"]] == [1, 2, 3]
+    spread = document["distribution"]["ring_stop.acceptor.p95"]
+    assert spread["min"] <= spread["p50"] <= spread["max"] and spread["seeds"] == 3
+    first = document["failed"][0]
+    assert f"--seed {first['seed']}" in first["replay"] and first["replay"] in sweep.stdout
+    replay = subprocess.run(  # the command as printed, minus "ringlab run"
+        [*ringlab, *shlex.split(first["replay"])[2:], "--out", str(tmp_path / "replay")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert replay.returncode == 1
+    (run_dir,) = (tmp_path / "replay").iterdir()
+    replayed = json.loads((run_dir / "summary.json").read_text())["metrics"]
+    swept = next(r for r in document["runs"] if r["seed"] == first["seed"])["metrics"]
+    assert replayed == swept  # the same run: every metric to the last digit
+
+
+def test_seed_sweeps_refuse_what_they_cannot_do(tmp_path):
+    ringlab = [sys.executable, "-m", "simulator.cli", "run"]
+    for args, complaint in (
+        (["--seeds", "x"], "--seeds"),
+        (["--seeds", "1..2", "--clock", "real"], "virtual clock"),
+        (["--seeds", "1..2", "--seed", "4"], "exclusive"),
+    ):
+        result = subprocess.run(
+            [*ringlab, str(SCENARIOS / "baseline.toml"), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2 and complaint in result.stderr, result.stderr
