@@ -77,7 +77,8 @@ def register(app: QuartTrio, chat: ChatServer) -> None:
     async def add_operator() -> Response:
         me = await admin()
         new = await body(NewOperator)
-        hashed = await chat.blocking(lambda: hash_password(new.password, chat.config.salt()))
+        cost = chat.config.password_cost
+        hashed = await chat.blocking(lambda: hash_password(new.password, chat.config.salt(), cost))
         op = Operator(
             chat.config.ids("op"), me.account_id, new.login, new.name, hashed, new.is_admin
         )
@@ -104,7 +105,8 @@ def register(app: QuartTrio, chat: ChatServer) -> None:
         me = await admin()
         op = colleague(me, operator_id)
         new = await body(NewPassword)
-        hashed = await chat.blocking(lambda: hash_password(new.password, chat.config.salt()))
+        cost = chat.config.password_cost
+        hashed = await chat.blocking(lambda: hash_password(new.password, chat.config.salt(), cost))
         await chat.store.set_password(op.id, hashed)  # and its tokens stop working
         op.password_hash = hashed
         await chat.end_sessions_of(op.id, "password reset")

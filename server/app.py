@@ -40,6 +40,7 @@ from .core import (
     StartTimer,
     verify_password,
 )
+from .core.passwords import COST as PASSWORD_COST
 from .demo import bootstrap_demo
 from .metrics import Metrics
 from .store import Store
@@ -63,6 +64,8 @@ class ServerConfig:
     clock: Callable[[], float] = time.time
     ids: IdSource = field(default_factory=SecretIds)
     salt: Callable[[], bytes] = lambda: secrets.token_bytes(16)
+    #: scrypt's N for new password hashes; lowered only by simulations (throwaway passwords)
+    password_cost: int = PASSWORD_COST
     heartbeat_interval: float = p.HEARTBEAT_INTERVAL
     dead_peer_timeout: float = p.DEAD_PEER_TIMEOUT
     session_grace: float = p.SESSION_GRACE
@@ -147,7 +150,11 @@ class ChatServer:
         self.store = await Store.open(self.config.db, threaded=self.config.threaded)
         if self.config.demo and await self.store.is_empty():
             self.demo_logins = await bootstrap_demo(
-                self.store, self.config.salt, self.blocking, self.config.demo_settings
+                self.store,
+                self.config.salt,
+                self.blocking,
+                self.config.demo_settings,
+                self.config.password_cost,
             )
         loaded = await self.store.load(self.now())
         self.hub.load(loaded.accounts, loaded.operators, loaded.buttons)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .core import Account, Button, Operator, Settings, hash_password
+from .core.passwords import COST as PASSWORD_COST
 from .store import Store
 
 ACCOUNT = "demo"
@@ -22,13 +23,14 @@ async def bootstrap_demo(
     salt: Callable[[], bytes],
     blocking: Callable[[Callable[[], Any]], Awaitable[Any]],
     settings: Settings | None = None,
+    cost: int = PASSWORD_COST,
 ) -> list[tuple[str, str]]:
     """Create account ``demo`` with two operators and one button; return the logins."""
     operators = []
     for login, name, password, admin in OPERATORS:
 
         def hashed_password(pw: str = password) -> str:
-            return hash_password(pw, salt())
+            return hash_password(pw, salt(), cost)
 
         hashed = await blocking(hashed_password)
         operators.append(Operator(f"op_{login}", ACCOUNT, login, name, hashed, admin))
