@@ -7,6 +7,7 @@ every seed that failed an expectation, with the one command that replays it.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import shlex
 from collections.abc import Callable, Sequence
@@ -72,7 +73,8 @@ def sweep_seeds(
             results.append(run_seed(path, overrides, seed))
             done(results[-1])
         return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # spawn, not fork: the parent runs rich's refresh thread, and forking threads is unsafe
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = [pool.submit(run_seed, path, overrides, seed) for seed in seeds]
         results = []
         for future in as_completed(futures):

@@ -169,3 +169,22 @@ def test_seed_sweeps_refuse_what_they_cannot_do(tmp_path):
             timeout=60,
         )
         assert result.returncode == 2 and complaint in result.stderr, result.stderr
+
+
+def test_link_faults_outage_and_reset_play_in_virtual_time():
+    loaded = parse(
+        {
+            "name": "faults",
+            "duration": "30s",
+            "seed": 2,
+            "operators": [{"name": "ops", "reaction": "0.2s", "close_after": "28s", "replies": 0}],
+            "visitors": [{"name": "v", "over": "0.5s", "messages": 20, "think": "1s"}],
+            "faults": [
+                {"at": "5s", "action": "outage", "target": "operators.ops", "duration": "4s"},
+                {"at": "12s", "action": "reset", "target": "visitors.v[0]"},
+            ],
+        }
+    )
+    m = metrics(run(loaded).events)
+    assert m["reconnects"] >= 1  # the reset: an RST, then reconnect and resume
+    assert (m["lost_messages"], m["duplicated_messages"], m["reordered_messages"]) == (0, 0, 0)

@@ -34,6 +34,10 @@ class _Socket:
     def getpeername(self) -> tuple[str, int]:
         return self._peer
 
+    def setsockopt(self, *option: Any) -> None:
+        """Accepted and ignored: a link resetting a connection sets SO_LINGER for an RST;
+        closing a virtual connection ends it at once anyway."""
+
 
 class VirtualStream(trio.abc.HalfCloseableStream):
     """One end of a virtual connection."""
