@@ -83,3 +83,20 @@ def test_the_report_names_consoles_and_splits_latency(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["actors"] == {"op1": "ops[0]", "op2": "ops[1]"}
     assert not summary["passed"]
+
+
+def test_plain_progress_lines_for_logs_at_most_every_10_wall_seconds_and_at_the_end(capsys):
+    from rich.console import Console
+
+    from simulator.progress import LiveProgress
+
+    counts = dict.fromkeys(
+        ("connected", "calls", "waiting", "chats", "ringing", "overrunning", "messages"), 1
+    )
+    with LiveProgress(Console(force_terminal=False), "quick", 60.0) as show:
+        for t in range(0, 65):  # a virtual run: 65 s of run in no wall time
+            show(float(t), counts)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2  # the first, and the one when the run's duration is reached
+    assert lines[0].startswith("quick:   0.0/60 s  connected 1") and "60.0/60 s" in lines[1]
+    assert "overrunning 1" in lines[1]
