@@ -235,6 +235,7 @@ class Delivery:
     duplicated: int
     reordered: int
     expected: int
+    gone_with_session: int = 0  # owed to someone whose session expired before it arrived
 
 
 def deliveries(events: Sequence[Event]) -> Delivery:
@@ -250,17 +251,25 @@ def deliveries(events: Sequence[Event]) -> Delivery:
         if isinstance(e, MessageReceived):
             got[(e.actor, e.mid)] += 1
             order[(e.actor, e.room)].append(e.n)
-    lost = duplicated = expected = 0
+    # when each actor came back with a new session (its old one had expired)
+    renewed: dict[str, list[float]] = defaultdict(list)
+    for e in events:
+        if isinstance(e, Connection) and e.state == "snapshot":
+            renewed[e.actor].append(e.t)
+    lost = duplicated = expected = gone = 0
     for e in events:
         if isinstance(e, MessageSent):
             for actor, since in joined[e.room].items():
                 if since <= e.t:
                     expected += 1
                     n = got[(actor, e.mid)]
-                    lost += n == 0
+                    if n == 0 and any(t > e.t for t in renewed[actor]):
+                        gone += 1  # its session, and its place in the room, expired first
+                    else:
+                        lost += n == 0
                     duplicated += max(0, n - 1)
     reordered = sum(sum(1 for a, b in pairwise(seen) if b < a) for seen in order.values())
-    return Delivery(lost, duplicated, reordered, expected)
+    return Delivery(lost, duplicated, reordered, expected, gone)
 
 
 def metrics(events: Sequence[Event]) -> Metrics:
@@ -282,6 +291,7 @@ def metrics(events: Sequence[Event]) -> Metrics:
         "lost_messages": float(d.lost),
         "duplicated_messages": float(d.duplicated),
         "reordered_messages": float(d.reordered),
+        "messages.gone_with_session": float(d.gone_with_session),
     }
     wins = Counter(e.call for e in events if isinstance(e, AcceptResult) and e.won)
     out["double_accepts"] = float(sum(1 for n in wins.values() if n > 1))

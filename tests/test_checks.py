@@ -235,3 +235,19 @@ def test_the_per_call_table_says_how_each_call_ended():
     )
     assert first.time_to_answer == pytest.approx(1.2) and first.overrun == pytest.approx(1.0)
     assert (second.outcome, second.answered_by, second.overrun) == ("open", None, None)
+
+
+def test_messages_owed_to_someone_whose_session_expired_are_not_counted_lost():
+    log = [
+        ev.RoomJoined(t=0, actor="v1", room="r1", role="visitor"),
+        ev.RoomJoined(t=0, actor="op1", room="r1", role="operator"),
+        ev.Connection(t=1, actor="op1", state="lost"),
+        ev.MessageSent(t=2, actor="v1", room="r1", mid="m-1"),
+        ev.MessageReceived(t=2, actor="v1", room="r1", mid="m-1", n=1),
+        ev.Connection(t=90, actor="op1", state="snapshot"),  # back after its session expired
+        ev.MessageSent(t=95, actor="v1", room="r1", mid="m-2"),
+        ev.MessageReceived(t=95, actor="v1", room="r1", mid="m-2", n=2),
+    ]
+    d = deliveries(log)
+    assert (d.gone_with_session, d.lost) == (1, 1)  # m-1 went with the session; m-2 is lost
+    assert metrics(log)["messages.gone_with_session"] == 1

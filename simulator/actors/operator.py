@@ -57,7 +57,7 @@ class VirtualOperator:
             self.rng,
             self._on_event,
             lambda state: self.stage.log(
-                ev.Connection(t=self.stage.now(), actor=self.name, state=state)
+                ev.Connection(t=self.stage.now(), actor=self.id, state=state)
             ),
             precise=self.stage.precise,
             connect=self.stage.net.connect,

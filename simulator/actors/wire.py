@@ -188,8 +188,8 @@ class Wire:
             self._pending.clear()
         self.session = event.session
         self.resume_token = event.resume_token or self.resume_token
+        self.on_event(event)  # first: an operator learns its id from the welcome
         self.on_state(state)
-        self.on_event(event)
         return [message for message, _ in self._pending.values()]
 
     async def _receive(self, ws: Any, event: Any) -> None:
