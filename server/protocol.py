@@ -47,7 +47,8 @@ ERROR_CODES: dict[str, str] = {
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_CHARS)]
 Short = Annotated[str, msgspec.Meta(max_length=2048)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+#: JSON-safe: every seq a client sends fits a double exactly (2**53 - 1 at most)
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 Role = Literal["operator", "visitor"]
 Status = Literal["online", "away", "offline"]
 
