@@ -7,6 +7,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,25 @@ def test_arrival_processes_are_open_loop_timetables_from_the_seed():
     gaps = [b - a for a, b in itertools.pairwise(poisson)]
     assert 0.08 < sum(gaps) / len(gaps) < 0.12  # 1000 over 100 s: mean gap 0.1 s
     assert statistics.pstdev(gaps) > 0.07  # exponential: as spread as its mean
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.lists(
+            st.tuples(
+                st.sampled_from(["name", "duration", "seed", "clock", "[server]", "[[visitors]]"]),
+                st.sampled_from(['"x"', "3", "-1", '"2s"', "[1]", "{a=1}", "true", '"virtual"']),
+            ),
+            max_size=8,
+        ).map(lambda pairs: "\n".join(f"{k} = {v}" if "[" not in k else k for k, v in pairs)),
+    )
+)
+def test_arbitrary_toml_text_is_refused_with_a_scenario_error_never_a_traceback(text):
+    path = Path(tempfile.gettempdir()) / "ringlab-fuzz.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load(path)
+    except ScenarioError as exc:
+        assert str(exc).startswith(str(path))

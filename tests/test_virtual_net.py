@@ -4,7 +4,7 @@ over in-memory connections, under the autojump clock."""
 import random
 
 import trio
-from trio_websocket import wrap_client_stream
+from trio_websocket import ConnectionClosed, wrap_client_stream
 
 from server import protocol as p
 from server.app import ServerConfig, create_app
@@ -63,3 +63,47 @@ async def test_http_and_websockets_over_the_virtual_network(autojump_clock):
     except ConnectionRefusedError:
         refused = True
     assert refused
+
+
+async def test_a_silent_client_is_found_dead_and_cleaned_up_in_documented_time(autojump_clock):
+    """A half-open connection: the client stops answering. The server closes it (4408)
+    within dead_peer_timeout + heartbeat_interval of the last frame it heard, and forgets it."""
+    net = VirtualNetwork()
+    shutdown = trio.Event()
+    app = create_app(virtual_config())
+    chat = app.chat
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(
+            lambda task_status: serve_virtual(
+                app,
+                hypercorn_config("10.0.0.1", 80),
+                net,
+                "10.0.0.1",
+                80,
+                shutdown=shutdown,
+                task_status=task_status,
+            )
+        )
+        async with net.http(url) as http:
+            response = await http.post(
+                "/api/login", json={"login": "alice", "password": "alice-demo"}
+            )
+        token = response.json()["token"]
+        async with trio.open_nursery() as ws_nursery:
+            stream = await net.connect("10.0.0.1", 80)
+            ws = await wrap_client_stream(ws_nursery, stream, "10.0.0.1", "/ws/operator")
+            await ws.send_message(p.encode(p.OperatorHello(token=token)))
+            last_heard = trio.current_time()  # from here on, no pong, no ack: silence
+            assert isinstance(p.decode_event("operator", await ws.get_message()), p.Welcome)
+            assert len(chat.conns) == 1
+            with trio.fail_after(120):
+                try:
+                    while True:
+                        await ws.get_message()
+                except ConnectionClosed as closed:
+                    code = closed.reason.code
+            waited = trio.current_time() - last_heard
+        assert code == 4408
+        assert p.DEAD_PEER_TIMEOUT <= waited <= p.DEAD_PEER_TIMEOUT + p.HEARTBEAT_INTERVAL
+        assert chat.conns == {}  # nothing of the dead connection is left
+        shutdown.set()
