@@ -50,6 +50,8 @@ log = logging.getLogger("ringlab.server")
 
 #: Frames queued for one client before it counts as a slow consumer (closed 1008).
 SEND_QUEUE = 4096
+#: Seconds a closing connection waits for a write in progress before giving up on it.
+WRITER_GRACE = 1.0
 #: Seconds an operator login token stays valid.
 TOKEN_TTL = 12 * 3600.0
 
@@ -69,6 +71,8 @@ class ServerConfig:
     heartbeat_interval: float = p.HEARTBEAT_INTERVAL
     dead_peer_timeout: float = p.DEAD_PEER_TIMEOUT
     session_grace: float = p.SESSION_GRACE
+    #: Frames queued for one client before it counts as a slow consumer (closed 1008).
+    send_queue: int = SEND_QUEUE
     #: Page origins allowed to open WebSockets besides the server's own ("*": any).
     #: Clients that send no Origin (not browsers) are always allowed.
     allowed_origins: tuple[str, ...] = ()
@@ -104,14 +108,16 @@ class HttpError(Exception):
 class Connection:
     """One WebSocket connection, bound to a hub session after ``hello``."""
 
-    def __init__(self, role: p.Role) -> None:
+    def __init__(self, role: p.Role, send_queue: int = SEND_QUEUE) -> None:
         self.role = role
         self.session_id: str | None = None
         self.token: str | None = None  # operator connections: the login token used
-        self.send, self.outgoing = trio.open_memory_channel[str](SEND_QUEUE)
+        self.send, self.outgoing = trio.open_memory_channel[str](send_queue)
         self.scope = trio.CancelScope()
         self.close_with: tuple[int, str] | None = None
         self.last_rx = trio.current_time()
+        self.writer_scope = trio.CancelScope()
+        self.writer_done = trio.Event()
 
     def push(self, text: str) -> None:
         try:
@@ -147,6 +153,7 @@ class ChatServer:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self, nursery: trio.Nursery) -> None:
+        self.nursery = nursery  # lives as long as the server: connection writers run here
         self.store = await Store.open(self.config.db, threaded=self.config.threaded)
         if self.config.demo and await self.store.is_empty():
             self.demo_logins = await bootstrap_demo(
@@ -203,15 +210,20 @@ class ChatServer:
     async def serve_connection(self, ws: Any, role: p.Role) -> None:
         """Run one WebSocket connection from accept to close."""
         await ws.accept()
-        conn = Connection(role)
+        conn = Connection(role, self.config.send_queue)
         self.metrics.connections.labels(role).inc()
         try:
             with conn.scope:
                 if await self._handshake(ws, conn):
+                    # The writer runs apart from this connection's tasks: Hypercorn shields
+                    # each socket write, so a write blocked by a peer that stopped reading
+                    # cannot be cancelled, and the connection must end without waiting for it.
+                    self.nursery.start_soon(self._writer, ws, conn)
                     async with trio.open_nursery() as nursery:
-                        nursery.start_soon(self._writer, ws, conn)
                         nursery.start_soon(self._heartbeat, conn)
                         await self._reader(ws, conn)
+                else:
+                    conn.writer_done.set()
         finally:
             with trio.CancelScope(shield=True):
                 self.metrics.connections.labels(role).dec()
@@ -220,7 +232,11 @@ class ChatServer:
                     del self.conns[sid]
                     async with self.lock:
                         await self.execute(self.hub.disconnect(self.now(), sid))
-                if conn.close_with is not None:
+                conn.writer_scope.cancel()
+                with trio.move_on_after(WRITER_GRACE):
+                    await conn.writer_done.wait()
+                # a writer still blocked: the peer reads nothing, a close frame would block too
+                if conn.close_with is not None and conn.writer_done.is_set():
                     await _quiet_close(ws, *conn.close_with)
 
     async def _handshake(self, ws: Any, conn: Connection) -> bool:
@@ -307,8 +323,15 @@ class ChatServer:
                     await self.execute(self.hub.handle(self.now(), sid, msg))
 
     async def _writer(self, ws: Any, conn: Connection) -> None:
-        async for text in conn.outgoing:
-            await ws.send(text)
+        """Send what is queued for the client; never lets an error reach the server."""
+        try:
+            with conn.writer_scope:
+                async for text in conn.outgoing:
+                    await ws.send(text)
+        except Exception:  # the connection broke under the write: the reader sees it too
+            log.debug("a connection's writer ended with an error", exc_info=True)
+        finally:
+            conn.writer_done.set()
 
     async def _heartbeat(self, conn: Connection) -> None:
         ping = p.encode(p.Ping())

@@ -1,6 +1,7 @@
 """The virtual network: the real server stack (Hypercorn's TCPServer, the Quart-trio app)
 over in-memory connections, under the autojump clock."""
 
+import dataclasses
 import random
 
 import trio
@@ -106,4 +107,79 @@ async def test_a_silent_client_is_found_dead_and_cleaned_up_in_documented_time(a
         assert code == 4408
         assert p.DEAD_PEER_TIMEOUT <= waited <= p.DEAD_PEER_TIMEOUT + p.HEARTBEAT_INTERVAL
         assert chat.conns == {}  # nothing of the dead connection is left
+        shutdown.set()
+
+
+async def test_a_console_that_stops_reading_is_closed_and_stalls_no_one(autojump_clock):
+    """Flow control as over TCP: the console's buffers fill, its send queue fills, and the
+    server drops it as a slow consumer (1008), though Hypercorn cannot interrupt the write
+    it is blocked in; the visitor writing meanwhile is answered throughout."""
+    net = VirtualNetwork()
+    shutdown = trio.Event()
+    # a short send queue (64 frames, not 4,096) keeps the test short; the mechanism is the same
+    app = create_app(dataclasses.replace(virtual_config(), send_queue=64))
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(
+            lambda task_status: serve_virtual(
+                app,
+                hypercorn_config("10.0.0.1", 80),
+                net,
+                "10.0.0.1",
+                80,
+                shutdown=shutdown,
+                task_status=task_status,
+            )
+        )
+        async with net.http(url) as http:
+            response = await http.post(
+                "/api/login", json={"login": "alice", "password": "alice-demo"}
+            )
+        token = response.json()["token"]
+        async with trio.open_nursery() as clients:
+
+            async def open_ws(path, hello):
+                ws = await wrap_client_stream(
+                    clients, await net.connect("10.0.0.1", 80), "10.0.0.1", path
+                )
+                await ws.send_message(p.encode(hello))
+                return ws
+
+            async def until(ws, role, kind, check=lambda e: True):
+                while True:
+                    event = p.decode_event(role, await ws.get_message())
+                    if isinstance(event, kind) and check(event):
+                        return event
+
+            console = await open_ws("/ws/operator", p.OperatorHello(token=token))
+            await until(console, "operator", p.OperatorSnapshot)
+            page = p.VisitorHello(account="demo", button="btn_main", page_instance="pg1", url="/")
+            visitor = await open_ws("/ws/visitor", page)
+            await until(visitor, "visitor", p.VisitorSnapshot)
+            await visitor.send_message(p.encode(p.PlaceCall(id="c")))
+            ring = await until(console, "operator", p.Ring)
+            await console.send_message(p.encode(p.Accept(id="a", call=ring.call)))
+            opened = await until(visitor, "visitor", p.RoomOpened)
+
+            # the console reads no more; the visitor writes on
+            def console_connected():
+                return any(c.role == "operator" for c in app.chat.conns.values())
+
+            sent = 0
+            while console_connected() and sent < 1000:  # 4 KB each: buffers hold ~70
+                await visitor.send_message(
+                    p.encode(p.Send(id=f"m{sent}", room=opened.room.room, text="x" * 4000))
+                )
+                await until(visitor, "visitor", p.Ok, lambda e, i=sent: e.ref == f"m{i}")
+                sent += 1
+            assert not console_connected() and sent < 1000  # dropped: a slow consumer
+            operator = app.chat.hub.state.operators["op_alice"]
+            assert not operator.sessions or all(
+                sid not in app.chat.conns for sid in operator.sessions
+            )
+            for extra in range(5):  # and the visitor is still answered
+                await visitor.send_message(
+                    p.encode(p.Send(id=f"x{extra}", room=opened.room.room, text="still there?"))
+                )
+                await until(visitor, "visitor", p.Ok, lambda e, i=extra: e.ref == f"x{i}")
+            clients.cancel_scope.cancel()
         shutdown.set()

@@ -1,9 +1,10 @@
 """An in-memory TCP network: listeners, connections and an HTTP client over them.
 
-Every connection is a pair of trio memory streams, so bytes move when the
-receiving task runs and no time passes on the wire unless a link adds it. The
-server side carries a stand-in ``socket`` with the addresses Hypercorn asks of
-a real one.
+A connection is two bounded byte buffers: bytes move when the receiving task
+runs, no time passes on the wire unless a link adds it, and a reader that stops
+reading fills the buffer and makes the writer wait, as TCP's flow control does.
+The server side carries a stand-in ``socket`` with the addresses Hypercorn asks
+of a real one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 import httpcore
 import httpx
 import trio
-import trio.testing
 
 
 class _Socket:
@@ -39,10 +39,92 @@ class _Socket:
         closing a virtual connection ends it at once anyway."""
 
 
+#: Bytes one direction of a virtual connection holds before the sender waits: a TCP
+#: connection's send and receive buffers together, so a reader that stops reading pushes
+#: back on the writer as it would over a socket (an unbounded buffer never would).
+BUFFER = 256 * 1024
+
+
+class _Buffer:
+    """One direction of a connection: bytes in flight, and who waits on them."""
+
+    def __init__(self, capacity: int) -> None:
+        self.data = bytearray()
+        self.capacity = capacity
+        self.eof = False  # the writer is done (send_eof or close): reads end with b""
+        self.broken = False  # the reader is gone: writes fail
+        self.waiters = trio.lowlevel.ParkingLot()
+
+    def changed(self) -> None:
+        self.waiters.unpark_all()
+
+
+class _End(trio.abc.HalfCloseableStream):
+    """One end of a bounded in-memory connection."""
+
+    def __init__(self, out: _Buffer, into: _Buffer) -> None:
+        self._out, self._in = out, into
+        self._closed = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await trio.lowlevel.checkpoint()
+        view = memoryview(data)
+        while view:
+            if self._closed or self._out.eof:
+                raise trio.ClosedResourceError("this end is closed for sending")
+            if self._out.broken:
+                raise trio.BrokenResourceError("the other end is gone")
+            room = self._out.capacity - len(self._out.data)
+            if room <= 0:
+                await self._out.waiters.park()
+                continue
+            self._out.data += view[:room]
+            view = view[room:]
+            self._out.changed()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await trio.lowlevel.checkpoint()
+        while len(self._out.data) >= self._out.capacity and not self._out.broken:
+            await self._out.waiters.park()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        await trio.lowlevel.checkpoint()
+        while True:
+            if self._closed:
+                raise trio.ClosedResourceError("this end is closed")
+            if self._in.data:
+                size = max_bytes or len(self._in.data)
+                chunk = bytes(self._in.data[:size])
+                del self._in.data[:size]
+                self._in.changed()  # room for the writer
+                return chunk
+            if self._in.eof:
+                return b""
+            await self._in.waiters.park()
+
+    async def send_eof(self) -> None:
+        await trio.lowlevel.checkpoint()
+        self._out.eof = True
+        self._out.changed()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._out.eof = True
+        self._in.broken = True
+        self._out.changed()
+        self._in.changed()
+        await trio.lowlevel.checkpoint()
+
+
+def _connection(capacity: int = BUFFER) -> tuple[_End, _End]:
+    up, down = _Buffer(capacity), _Buffer(capacity)
+    return _End(up, down), _End(down, up)
+
+
 class VirtualStream(trio.abc.HalfCloseableStream):
     """One end of a virtual connection."""
 
-    def __init__(self, inner: trio.StapledStream[Any, Any], sock: _Socket) -> None:
+    def __init__(self, inner: _End, sock: _Socket) -> None:
         self._inner = inner
         self.socket = sock
 
@@ -99,7 +181,7 @@ class VirtualNetwork:
         listener = self._listeners.get((host, port))
         if listener is None:
             raise ConnectionRefusedError(f"virtual network: nothing listens on {host}:{port}")
-        client, server = trio.testing.memory_stream_pair()
+        client, server = _connection()
         local = ("10.0.0.2", next(self._ports))
         try:
             listener._send.send_nowait(VirtualStream(server, _Socket((host, port), local)))
