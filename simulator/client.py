@@ -8,7 +8,7 @@ answers ``ping``, acknowledges sequenced events, drops replayed duplicates
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,9 +28,16 @@ class ProtocolError(Exception):
         self.error = error
 
 
-async def login(base_url: str, login_name: str, password: str) -> dict[str, Any]:
-    """HTTP login; returns ``{"token": ..., "operator": {...}}``."""
-    async with httpx.AsyncClient(base_url=base_url) as http:
+async def login(
+    base_url: str,
+    login_name: str,
+    password: str,
+    *,
+    client: Callable[[str], httpx.AsyncClient] = lambda url: httpx.AsyncClient(base_url=url),
+) -> dict[str, Any]:
+    """HTTP login; returns ``{"token": ..., "operator": {...}}``. ``client`` makes the HTTP
+    client for ``base_url`` (the virtual network passes its own)."""
+    async with client(base_url) as http:
         response = await http.post("/api/login", json={"login": login_name, "password": password})
     if response.status_code != 200:
         raise ProtocolError(p.Error(code="auth_failed", message=response.text))

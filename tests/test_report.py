@@ -8,7 +8,7 @@ import pytest
 from test_checks import race
 
 from simulator import events as ev
-from simulator.checks import ring_stops
+from simulator.checks import actors, ring_stops
 from simulator.report import charts, write_report, write_sweep
 from simulator.scenario import expand, parse
 
@@ -48,7 +48,7 @@ def busy_log() -> list[ev.Event]:
 @pytest.mark.parametrize("log", [busy_log(), []], ids=["busy", "empty"])
 def test_every_chart_renders_titled_images(tmp_path, log):
     made = [
-        charts.ring_stop_cdf(log, tmp_path / "cdf.png"),
+        charts.ring_stop_cdf(ring_stops(log), actors(log), tmp_path / "cdf.png"),
         charts.ring_timeline(log, tmp_path / "timeline.png"),
         charts.latency_attribution(ring_stops(log), tmp_path / "attribution.png"),
         charts.concurrency(log, 10.0, tmp_path / "concurrency.png"),

@@ -49,19 +49,13 @@ class VirtualOperator:
 
     async def run(self) -> None:
         token = await self.stage.login(self.login.login, self.login.password)
-        self.wire = Wire(
-            self.stage.ws_url,
+        self.wire = self.stage.wire(
             "operator",
+            lambda: self.id,
             lambda: p.OperatorHello(token=token),
-            self.stage.link_for(self.group.link),
+            self.group.link,
             self.rng,
             self._on_event,
-            lambda state: self.stage.log(
-                ev.Connection(t=self.stage.now(), actor=self.id, state=state)
-            ),
-            precise=self.stage.precise,
-            connect=self.stage.net.connect,
-            on_frame=self.stage.frame_logger(lambda: self.id),
         )
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
@@ -120,19 +114,7 @@ class VirtualOperator:
         if self.id == operator_id:
             return  # a reconnect: already introduced
         self.id = operator_id
-        spec = self.stage.link_for(self.group.link)
-        self.stage.log(
-            ev.ActorInfo(
-                t=self.stage.now(),
-                actor=self.id,
-                name=self.name,
-                role="operator",
-                group=self.group.name,
-                link=self.group.link,
-                floor_up=spec.up.latency,
-                floor_down=spec.down.latency,
-            )
-        )
+        self.stage.introduce(self.id, self.name, "operator", self.group)
 
     def _left(self, room: str, reason: str) -> None:
         self.stage.log(ev.RoomLeft(t=self.stage.now(), actor=self.id, room=room, reason=reason))

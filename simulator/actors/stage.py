@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from server import protocol as p
 
 from .. import events as ev
 from .. import scenario
+from ..client import login
 from ..link import LinkSpec
 from ..network import Network
 from .wire import Wire
@@ -59,10 +61,8 @@ class Stage:
 
     async def login(self, name: str, password: str) -> str:
         """An operator's HTTP login, as the console's login form does; its token."""
-        async with self.net.http(self.url) as http:
-            response = await http.post("/api/login", json={"login": name, "password": password})
-        response.raise_for_status()
-        return str(response.json()["token"])
+        result = await login(self.url, name, password, client=self.net.http)
+        return str(result["token"])
 
     def next_mid(self) -> str:
         self._mids += 1
@@ -74,9 +74,54 @@ class Stage:
         match = _MID.match(text)
         return match[1] if match else None
 
-    def frame_logger(self, actor: Callable[[], str]) -> Callable[[str, Any], None]:
-        """What a wire calls for every frame: logs it for ``actor()`` (an operator's id is
-        known only once the server has welcomed it)."""
+    def introduce(
+        self,
+        actor: str,
+        name: str,
+        role: str,
+        group: scenario.OperatorGroup | scenario.VisitorGroup,
+    ) -> None:
+        """Log who an actor is, with its link's floor (``ActorInfo``)."""
+        spec = self.link_for(group.link)
+        self.log(
+            ev.ActorInfo(
+                t=self.now(),
+                actor=actor,
+                name=name,
+                role=role,
+                group=group.name,
+                link=group.link,
+                floor_up=spec.up.latency,
+                floor_down=spec.down.latency,
+            )
+        )
+
+    def wire(
+        self,
+        role: p.Role,
+        actor: Callable[[], str],
+        hello: Callable[[], Any],
+        link: str,
+        rng: random.Random,
+        on_event: Callable[[Any], None],
+    ) -> Wire:
+        """An actor's session over its link, its connection changes and frames logged for
+        ``actor()`` (an operator's id is known only once the server has welcomed it)."""
+        return Wire(
+            self.ws_url,
+            role,
+            hello,
+            self.link_for(link),
+            rng,
+            on_event,
+            lambda state: self.log(ev.Connection(t=self.now(), actor=actor(), state=state)),
+            precise=self.precise,
+            connect=self.net.connect,
+            on_frame=self._frame_logger(actor),
+        )
+
+    def _frame_logger(self, actor: Callable[[], str]) -> Callable[[str, Any], None]:
+        """What a wire calls for every frame: logs it for ``actor()``."""
 
         def log(direction: str, message: Any) -> None:
             self.log(

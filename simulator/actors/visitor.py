@@ -63,19 +63,7 @@ class VirtualVisitor:
 
     async def run(self) -> None:
         await self.stage.sleep_until(self.intended)
-        spec = self.stage.link_for(self.group.link)
-        self.stage.log(
-            ev.ActorInfo(
-                t=self.stage.now(),
-                actor=self.name,
-                name=self.name,
-                role="visitor",
-                group=self.group.name,
-                link=self.group.link,
-                floor_up=spec.up.latency,
-                floor_down=spec.down.latency,
-            )
-        )
+        self.stage.introduce(self.name, self.name, "visitor", self.group)
         last = self.group.pages - 1
         for index in range(self.group.pages):
             async with self._on_page():
@@ -97,19 +85,13 @@ class VirtualVisitor:
         self._unloaded = False
         self.page = f"pg-{self.name}-{self.pages_seen}-{self.rng.getrandbits(32):08x}"
         self.events, self._inbox = trio.open_memory_channel[Any](1000)
-        self.wire = Wire(
-            self.stage.ws_url,
+        self.wire = self.stage.wire(
             "visitor",
+            lambda: self.name,
             self._hello,
-            self.stage.link_for(self.group.link),
+            self.group.link,
             self.rng,
             self.events.send_nowait,
-            lambda state: self.stage.log(
-                ev.Connection(t=self.stage.now(), actor=self.name, state=state)
-            ),
-            precise=self.stage.precise,
-            connect=self.stage.net.connect,
-            on_frame=self.stage.frame_logger(lambda: self.name),
         )
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.wire.run)

@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .. import events as ev
-from ..checks import RingStopSample, actors, percentile, ring_overruns, ring_stops
+from ..checks import RingStopSample, actors, percentile, ring_overruns
 
 #: Colours of the latency parts, used alike in every chart.
 PARTS = (("uplink", "#4c78a8"), ("server", "#f58518"), ("downlink", "#54a24b"))
@@ -36,12 +36,13 @@ def _empty(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
 
 
-def ring_stop_cdf(events: Sequence[ev.Event], path: Path) -> Path:
+def ring_stop_cdf(
+    samples: Sequence[RingStopSample], who: dict[str, ev.ActorInfo], path: Path
+) -> Path:
     """Cumulative distribution of ring-stop latency, one line per operator link and role."""
-    who = actors(events)
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     lines: dict[str, list[float]] = defaultdict(list)
-    for s in ring_stops(events):
+    for s in samples:
         info = who.get(s.operator)
         where = f"{info.group} on {info.link}" if info else s.operator
         lines[f"{where}, {'acceptor' if s.role == 'acceptor' else 'others'}"].append(

@@ -62,7 +62,7 @@ def write_report(
     _junit(out / "junit.xml", s.name, results)
     samples = ring_stops(events)
     charts = [
-        ("Ring-stop latency", charts_.ring_stop_cdf(events, out / "ring_stop_cdf.png")),
+        ("Ring-stop latency", charts_.ring_stop_cdf(samples, who, out / "ring_stop_cdf.png")),
         ("Ring timeline", charts_.ring_timeline(events, out / "ring_timeline.png")),
         ("Latency attribution", charts_.latency_attribution(samples, out / "attribution.png")),
         (
