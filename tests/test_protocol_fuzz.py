@@ -6,13 +6,9 @@ import json
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_virtual_net import virtual_config
-from trio_websocket import wrap_client_stream
+from test_virtual_net import served
 
 from server import protocol as p
-from server.app import create_app
-from server.serve import hypercorn_config
-from simulator.virtual import VirtualNetwork, serve_virtual
 
 TYPES = [*sorted(p._inbound_tags["operator"] | p._inbound_tags["visitor"]), "", "nope"]
 json_values = st.recursive(
@@ -67,40 +63,19 @@ ANSWERED_WITHOUT_ERROR = 1  # the last: unknown fields are ignored, as docs/prot
 
 
 async def test_hostile_frames_get_error_frames_and_the_connection_lives_on(autojump_clock):
-    net = VirtualNetwork()
-    shutdown = trio.Event()
-    async with trio.open_nursery() as nursery:
-        url = await nursery.start(
-            lambda task_status: serve_virtual(
-                create_app(virtual_config()),
-                hypercorn_config("10.0.0.1", 80),
-                net,
-                "10.0.0.1",
-                80,
-                shutdown=shutdown,
-                task_status=task_status,
-            )
-        )
-        async with net.http(url) as http:
-            token = (
-                await http.post("/api/login", json={"login": "alice", "password": "alice-demo"})
-            ).json()["token"]
-        async with trio.open_nursery() as ws_nursery:
-            stream = await net.connect("10.0.0.1", 80)
-            ws = await wrap_client_stream(ws_nursery, stream, "10.0.0.1", "/ws/operator")
-            await ws.send_message(p.encode(p.OperatorHello(token=token)))
-            errors = []
-            for frame in HOSTILE:
-                await ws.send_message(frame)
-            await ws.send_message(p.encode(p.SetStatus(id="last", status="away")))
-            while True:
-                event = json.loads(await ws.get_message())
-                if event["type"] == "error":
-                    errors.append(event)
-                if event["type"] == "ok" and event["ref"] == "last":
-                    break  # still served, in order, after every bad frame
-            assert len(errors) == len(HOSTILE) - ANSWERED_WITHOUT_ERROR
-            assert all(e["code"] in p.ERROR_CODES for e in errors)
-            assert {e.get("ref") for e in errors} >= {"r1", "r2", "r3"}
-            await ws.aclose()
-        shutdown.set()
+    async with served() as server, trio.open_nursery() as ws_nursery:
+        ws = await server.open_ws(ws_nursery, "/ws/operator", p.OperatorHello(token=server.token))
+        errors = []
+        for frame in HOSTILE:
+            await ws.send_message(frame)
+        await ws.send_message(p.encode(p.SetStatus(id="last", status="away")))
+        while True:
+            event = json.loads(await ws.get_message())
+            if event["type"] == "error":
+                errors.append(event)
+            if event["type"] == "ok" and event["ref"] == "last":
+                break  # still served, in order, after every bad frame
+        assert len(errors) == len(HOSTILE) - ANSWERED_WITHOUT_ERROR
+        assert all(e["code"] in p.ERROR_CODES for e in errors)
+        assert {e.get("ref") for e in errors} >= {"r1", "r2", "r3"}
+        await ws.aclose()

@@ -3,15 +3,20 @@ over in-memory connections, under the autojump clock."""
 
 import dataclasses
 import random
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import trio
-from trio_websocket import ConnectionClosed, wrap_client_stream
+from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_client_stream
 
 from server import protocol as p
 from server.app import ServerConfig, create_app
 from server.core.ids import SeededIds
 from server.serve import hypercorn_config
 from simulator.virtual import VirtualNetwork, serve_virtual
+
+HOST = "10.0.0.1"
 
 
 def virtual_config(seed=1):
@@ -23,33 +28,56 @@ def virtual_config(seed=1):
     )
 
 
-async def test_http_and_websockets_over_the_virtual_network(autojump_clock):
+@dataclass
+class Served:
+    net: VirtualNetwork
+    url: str
+    token: str  # the demo admin's, from an HTTP login over the virtual network
+
+    async def open_ws(self, nursery: trio.Nursery, path: str, hello: Any) -> WebSocketConnection:
+        """A WebSocket to ``path`` whose first frame is ``hello``."""
+        stream = await self.net.connect(HOST, 80)
+        ws = await wrap_client_stream(nursery, stream, HOST, path)
+        await ws.send_message(p.encode(hello))
+        return ws
+
+
+@asynccontextmanager
+async def served(app=None):
+    """The reference app served on a virtual network (``HOST:80``) until the block ends."""
     net = VirtualNetwork()
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         url = await nursery.start(
             lambda task_status: serve_virtual(
-                create_app(virtual_config()),
-                hypercorn_config("10.0.0.1", 80),
+                app or create_app(virtual_config()),
+                hypercorn_config(HOST, 80),
                 net,
-                "10.0.0.1",
+                HOST,
                 80,
                 shutdown=shutdown,
                 task_status=task_status,
             )
         )
-        assert url == "http://10.0.0.1:80"
         async with net.http(url) as http:
             response = await http.post(
                 "/api/login", json={"login": "alice", "password": "alice-demo"}
             )
         assert response.status_code == 200
-        token = response.json()["token"]
+        try:
+            yield Served(net, url, response.json()["token"])
+        finally:
+            shutdown.set()
+
+
+async def test_http_and_websockets_over_the_virtual_network(autojump_clock):
+    async with served() as server:
+        assert server.url == "http://10.0.0.1:80"
         start = trio.current_time()
         async with trio.open_nursery() as ws_nursery:
-            stream = await net.connect("10.0.0.1", 80)
-            ws = await wrap_client_stream(ws_nursery, stream, "10.0.0.1", "/ws/operator")
-            await ws.send_message(p.encode(p.OperatorHello(token=token)))
+            ws = await server.open_ws(
+                ws_nursery, "/ws/operator", p.OperatorHello(token=server.token)
+            )
             welcome = p.decode_event("operator", await ws.get_message())
             assert isinstance(welcome, p.Welcome) and welcome.operator.id == "op_alice"
             # a heartbeat comes after heartbeat_interval of virtual time, in no real time
@@ -57,10 +85,9 @@ async def test_http_and_websockets_over_the_virtual_network(autojump_clock):
                 pass
             assert trio.current_time() - start >= welcome.heartbeat_interval
             await ws.aclose()
-        shutdown.set()
     refused = False
     try:
-        await net.connect("10.0.0.1", 80)
+        await server.net.connect(HOST, 80)
     except ConnectionRefusedError:
         refused = True
     assert refused
@@ -69,117 +96,66 @@ async def test_http_and_websockets_over_the_virtual_network(autojump_clock):
 async def test_a_silent_client_is_found_dead_and_cleaned_up_in_documented_time(autojump_clock):
     """A half-open connection: the client stops answering. The server closes it (4408)
     within dead_peer_timeout + heartbeat_interval of the last frame it heard, and forgets it."""
-    net = VirtualNetwork()
-    shutdown = trio.Event()
     app = create_app(virtual_config())
     chat = app.chat
-    async with trio.open_nursery() as nursery:
-        url = await nursery.start(
-            lambda task_status: serve_virtual(
-                app,
-                hypercorn_config("10.0.0.1", 80),
-                net,
-                "10.0.0.1",
-                80,
-                shutdown=shutdown,
-                task_status=task_status,
-            )
-        )
-        async with net.http(url) as http:
-            response = await http.post(
-                "/api/login", json={"login": "alice", "password": "alice-demo"}
-            )
-        token = response.json()["token"]
-        async with trio.open_nursery() as ws_nursery:
-            stream = await net.connect("10.0.0.1", 80)
-            ws = await wrap_client_stream(ws_nursery, stream, "10.0.0.1", "/ws/operator")
-            await ws.send_message(p.encode(p.OperatorHello(token=token)))
-            last_heard = trio.current_time()  # from here on, no pong, no ack: silence
-            assert isinstance(p.decode_event("operator", await ws.get_message()), p.Welcome)
-            assert len(chat.conns) == 1
-            with trio.fail_after(120):
-                try:
-                    while True:
-                        await ws.get_message()
-                except ConnectionClosed as closed:
-                    code = closed.reason.code
-            waited = trio.current_time() - last_heard
+    async with served(app) as server, trio.open_nursery() as ws_nursery:
+        ws = await server.open_ws(ws_nursery, "/ws/operator", p.OperatorHello(token=server.token))
+        last_heard = trio.current_time()  # from here on, no pong, no ack: silence
+        assert isinstance(p.decode_event("operator", await ws.get_message()), p.Welcome)
+        assert len(chat.conns) == 1
+        with trio.fail_after(120):
+            try:
+                while True:
+                    await ws.get_message()
+            except ConnectionClosed as closed:
+                code = closed.reason.code
+        waited = trio.current_time() - last_heard
         assert code == 4408
         assert p.DEAD_PEER_TIMEOUT <= waited <= p.DEAD_PEER_TIMEOUT + p.HEARTBEAT_INTERVAL
         assert chat.conns == {}  # nothing of the dead connection is left
-        shutdown.set()
 
 
 async def test_a_console_that_stops_reading_is_closed_and_stalls_no_one(autojump_clock):
     """Flow control as over TCP: the console's buffers fill, its send queue fills, and the
     server drops it as a slow consumer (1008), though Hypercorn cannot interrupt the write
     it is blocked in; the visitor writing meanwhile is answered throughout."""
-    net = VirtualNetwork()
-    shutdown = trio.Event()
     # a short send queue (64 frames, not 4,096) keeps the test short; the mechanism is the same
     app = create_app(dataclasses.replace(virtual_config(), send_queue=64))
-    async with trio.open_nursery() as nursery:
-        url = await nursery.start(
-            lambda task_status: serve_virtual(
-                app,
-                hypercorn_config("10.0.0.1", 80),
-                net,
-                "10.0.0.1",
-                80,
-                shutdown=shutdown,
-                task_status=task_status,
+    async with served(app) as server, trio.open_nursery() as clients:
+
+        async def until(ws, role, kind, check=lambda e: True):
+            while True:
+                event = p.decode_event(role, await ws.get_message())
+                if isinstance(event, kind) and check(event):
+                    return event
+
+        console = await server.open_ws(clients, "/ws/operator", p.OperatorHello(token=server.token))
+        await until(console, "operator", p.OperatorSnapshot)
+        page = p.VisitorHello(account="demo", button="btn_main", page_instance="pg1", url="/")
+        visitor = await server.open_ws(clients, "/ws/visitor", page)
+        await until(visitor, "visitor", p.VisitorSnapshot)
+        await visitor.send_message(p.encode(p.PlaceCall(id="c")))
+        ring = await until(console, "operator", p.Ring)
+        await console.send_message(p.encode(p.Accept(id="a", call=ring.call)))
+        opened = await until(visitor, "visitor", p.RoomOpened)
+
+        # the console reads no more; the visitor writes on
+        def console_connected():
+            return any(c.role == "operator" for c in app.chat.conns.values())
+
+        sent = 0
+        while console_connected() and sent < 1000:  # 4 KB each: buffers hold ~70
+            await visitor.send_message(
+                p.encode(p.Send(id=f"m{sent}", room=opened.room.room, text="x" * 4000))
             )
-        )
-        async with net.http(url) as http:
-            response = await http.post(
-                "/api/login", json={"login": "alice", "password": "alice-demo"}
+            await until(visitor, "visitor", p.Ok, lambda e, i=sent: e.ref == f"m{i}")
+            sent += 1
+        assert not console_connected() and sent < 1000  # dropped: a slow consumer
+        operator = app.chat.hub.state.operators["op_alice"]
+        assert not operator.sessions or all(sid not in app.chat.conns for sid in operator.sessions)
+        for extra in range(5):  # and the visitor is still answered
+            await visitor.send_message(
+                p.encode(p.Send(id=f"x{extra}", room=opened.room.room, text="still there?"))
             )
-        token = response.json()["token"]
-        async with trio.open_nursery() as clients:
-
-            async def open_ws(path, hello):
-                ws = await wrap_client_stream(
-                    clients, await net.connect("10.0.0.1", 80), "10.0.0.1", path
-                )
-                await ws.send_message(p.encode(hello))
-                return ws
-
-            async def until(ws, role, kind, check=lambda e: True):
-                while True:
-                    event = p.decode_event(role, await ws.get_message())
-                    if isinstance(event, kind) and check(event):
-                        return event
-
-            console = await open_ws("/ws/operator", p.OperatorHello(token=token))
-            await until(console, "operator", p.OperatorSnapshot)
-            page = p.VisitorHello(account="demo", button="btn_main", page_instance="pg1", url="/")
-            visitor = await open_ws("/ws/visitor", page)
-            await until(visitor, "visitor", p.VisitorSnapshot)
-            await visitor.send_message(p.encode(p.PlaceCall(id="c")))
-            ring = await until(console, "operator", p.Ring)
-            await console.send_message(p.encode(p.Accept(id="a", call=ring.call)))
-            opened = await until(visitor, "visitor", p.RoomOpened)
-
-            # the console reads no more; the visitor writes on
-            def console_connected():
-                return any(c.role == "operator" for c in app.chat.conns.values())
-
-            sent = 0
-            while console_connected() and sent < 1000:  # 4 KB each: buffers hold ~70
-                await visitor.send_message(
-                    p.encode(p.Send(id=f"m{sent}", room=opened.room.room, text="x" * 4000))
-                )
-                await until(visitor, "visitor", p.Ok, lambda e, i=sent: e.ref == f"m{i}")
-                sent += 1
-            assert not console_connected() and sent < 1000  # dropped: a slow consumer
-            operator = app.chat.hub.state.operators["op_alice"]
-            assert not operator.sessions or all(
-                sid not in app.chat.conns for sid in operator.sessions
-            )
-            for extra in range(5):  # and the visitor is still answered
-                await visitor.send_message(
-                    p.encode(p.Send(id=f"x{extra}", room=opened.room.room, text="still there?"))
-                )
-                await until(visitor, "visitor", p.Ok, lambda e, i=extra: e.ref == f"x{i}")
-            clients.cancel_scope.cancel()
-        shutdown.set()
+            await until(visitor, "visitor", p.Ok, lambda e, i=extra: e.ref == f"x{i}")
+        clients.cancel_scope.cancel()
