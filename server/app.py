@@ -38,10 +38,12 @@ from .core import (
     SecretIds,
     Settings,
     StartTimer,
+    hash_password,
     verify_password,
 )
 from .core.passwords import COST as PASSWORD_COST
 from .demo import bootstrap_demo
+from .limits import KeyedBuckets, Limits, TokenBucket
 from .metrics import Metrics
 from .store import Store
 from .timers import Key, Timers
@@ -52,6 +54,9 @@ log = logging.getLogger("ringlab.server")
 SEND_QUEUE = 4096
 #: Seconds a closing connection waits for a write in progress before giving up on it.
 WRITER_GRACE = 1.0
+#: Seconds a shutting-down server waits for its WebSockets to close (1001) before Hypercorn
+#: stops serving.
+GOING_AWAY_WAIT = 3.0
 #: Seconds an operator login token stays valid.
 TOKEN_TTL = 12 * 3600.0
 
@@ -76,6 +81,8 @@ class ServerConfig:
     #: Page origins allowed to open WebSockets besides the server's own ("*": any).
     #: Clients that send no Origin (not browsers) are always allowed.
     allowed_origins: tuple[str, ...] = ()
+    #: Abuse limits: frame rate, login attempts, connections per address.
+    limits: Limits = field(default_factory=Limits)
     #: Settings of the demo account when it is created.
     demo_settings: Settings = field(default_factory=Settings)
     #: Called with every lifecycle event (``ring_stopped``, ``call_accepted``...) as it is
@@ -100,16 +107,20 @@ class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
 class HttpError(Exception):
     """An HTTP API error, answered as ``{"error": code, "message": ...}``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
 
 class Connection:
     """One WebSocket connection, bound to a hub session after ``hello``."""
 
-    def __init__(self, role: p.Role, send_queue: int = SEND_QUEUE) -> None:
+    def __init__(self, role: p.Role, frames: TokenBucket, send_queue: int = SEND_QUEUE) -> None:
         self.role = role
+        self.frames = frames  # request frames this connection may still send
         self.session_id: str | None = None
         self.token: str | None = None  # operator connections: the login token used
         self.send, self.outgoing = trio.open_memory_channel[str](send_queue)
@@ -117,6 +128,7 @@ class Connection:
         self.close_with: tuple[int, str] | None = None
         self.last_rx = trio.current_time()
         self.writer_scope = trio.CancelScope()
+        self.writer_started = False
         self.writer_done = trio.Event()
 
     def push(self, text: str) -> None:
@@ -124,6 +136,8 @@ class Connection:
             self.send.send_nowait(text)
         except trio.WouldBlock:
             self.close(1008, "slow consumer: send queue full")
+        except trio.ClosedResourceError:
+            pass  # closing: the session was released, nothing more is owed to this socket
 
     def close(self, code: int, reason: str) -> None:
         if self.close_with is None:
@@ -143,6 +157,13 @@ class ChatServer:
         self.lock = trio.Lock()
         self.store: Store
         self.demo_logins: list[tuple[str, str]] = []
+        limits = config.limits
+        self.login_attempts = KeyedBuckets(limits.login_rate, limits.login_burst)
+        self.login_failures = KeyedBuckets(limits.login_failure_rate, limits.login_failure_burst)
+        self.per_address: dict[str, int] = {}
+        self.live: set[Connection] = set()  # every open WebSocket, bound to a session or not
+        self.going = False  # shutting down: new connections are turned away with 1001
+        self.all_closed = trio.Event()
 
     def now(self) -> float:
         return self.config.clock()
@@ -155,6 +176,7 @@ class ChatServer:
     async def start(self, nursery: trio.Nursery) -> None:
         self.nursery = nursery  # lives as long as the server: connection writers run here
         self.store = await Store.open(self.config.db, threaded=self.config.threaded)
+        self.stand_in_hash = hash_password("", bytes(16), self.config.password_cost)
         if self.config.demo and await self.store.is_empty():
             self.demo_logins = await bootstrap_demo(
                 self.store,
@@ -168,8 +190,20 @@ class ChatServer:
         await self.execute(self.hub.restore(self.now(), loaded.open_rooms, loaded.members))
         nursery.start_soon(self.timers.serve, self._fire)
 
+    async def going_away(self) -> None:
+        """Close every WebSocket with 1001 (what is queued for it is sent first) and wait
+        for them to end: run when shutdown starts, before Hypercorn stops serving, since
+        Hypercorn never closes a WebSocket itself (it cancels it after its graceful timeout,
+        and the client would see a dropped connection instead of a going-away close)."""
+        self.going = True
+        for conn in list(self.live):
+            conn.close(1001, "server shutting down")
+        with trio.move_on_after(GOING_AWAY_WAIT):
+            if self.live:
+                await self.all_closed.wait()
+
     async def stop(self) -> None:
-        for conn in list(self.conns.values()):
+        for conn in list(self.live):
             conn.close(1001, "server shutting down")
         await self.store.close()
 
@@ -207,37 +241,59 @@ class ChatServer:
 
     # ------------------------------------------------------------ websockets
 
-    async def serve_connection(self, ws: Any, role: p.Role) -> None:
+    async def serve_connection(self, ws: Any, role: p.Role, address: str = "") -> None:
         """Run one WebSocket connection from accept to close."""
         await ws.accept()
-        conn = Connection(role, self.config.send_queue)
+        limits = self.config.limits
+        conn = Connection(
+            role,
+            TokenBucket(limits.frame_rate, limits.frame_burst, self.now()),
+            self.config.send_queue,
+        )
+        open_here = self.per_address.get(address, 0) + 1
+        self.per_address[address] = open_here
+        self.live.add(conn)
         self.metrics.connections.labels(role).inc()
         try:
             with conn.scope:
-                if await self._handshake(ws, conn):
+                if self.going:
+                    conn.close(1001, "server shutting down")
+                elif 0 < limits.connections_per_address < open_here:
+                    self.metrics.frame_errors.labels("too_many_connections").inc()
+                    conn.close(4429, "too many connections from this address")
+                elif await self._handshake(ws, conn):
                     # The writer runs apart from this connection's tasks: Hypercorn shields
                     # each socket write, so a write blocked by a peer that stopped reading
                     # cannot be cancelled, and the connection must end without waiting for it.
                     self.nursery.start_soon(self._writer, ws, conn)
+                    conn.writer_started = True
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(self._heartbeat, conn)
                         await self._reader(ws, conn)
-                else:
-                    conn.writer_done.set()
         finally:
             with trio.CancelScope(shield=True):
                 self.metrics.connections.labels(role).dec()
+                if self.per_address[address] == 1:
+                    del self.per_address[address]
+                else:
+                    self.per_address[address] -= 1
                 sid = conn.session_id
                 if sid is not None and self.conns.get(sid) is conn:
                     del self.conns[sid]
                     async with self.lock:
                         await self.execute(self.hub.disconnect(self.now(), sid))
-                conn.writer_scope.cancel()
+                conn.send.close()  # the writer sends what is queued, then ends
+                if not conn.writer_started:
+                    conn.writer_done.set()
                 with trio.move_on_after(WRITER_GRACE):
                     await conn.writer_done.wait()
+                conn.writer_scope.cancel()
                 # a writer still blocked: the peer reads nothing, a close frame would block too
                 if conn.close_with is not None and conn.writer_done.is_set():
                     await _quiet_close(ws, *conn.close_with)
+                self.live.discard(conn)
+                if self.going and not self.live:
+                    self.all_closed.set()
 
     async def _handshake(self, ws: Any, conn: Connection) -> bool:
         """Read ``hello`` and bind the connection to a session; False if refused."""
@@ -311,6 +367,18 @@ class ChatServer:
                     self._error_frame(
                         p.FrameError(
                             "not_authenticated", "`hello` was already sent on this connection"
+                        )
+                    )
+                )
+            elif not conn.frames.take(self.now()):
+                wait = conn.frames.retry_after(self.now())
+                conn.push(
+                    self._error_frame(
+                        p.FrameError(
+                            "rate_limited",
+                            f"more than {self.config.limits.frame_rate:g} requests/s; "
+                            f"send again in {wait:.1f} s",
+                            getattr(msg, "id", None),
                         )
                     )
                 )
@@ -394,11 +462,21 @@ class ChatServer:
             await self.execute(self.hub.update_settings(self.now(), account_id, settings))
         return settings
 
-    async def login(self, body: LoginRequest) -> dict[str, Any] | None:
+    async def login(self, body: LoginRequest, address: str = "") -> dict[str, Any] | None:
+        """A new token for a right login and password, None for a wrong one; raises
+        :class:`HttpError` 429 when the address or the login name is over its limit."""
+        now = self.now()
+        if not self.login_attempts.take(address, now):
+            raise self._login_limited(self.login_attempts.retry_after(address, now))
+        if not self.login_failures.peek(body.login, now):
+            raise self._login_limited(self.login_failures.retry_after(body.login, now))
         op = await self.store.operator_by_login(body.login)
-        if op is None or not await self.blocking(
-            lambda: verify_password(body.password, op.password_hash)
-        ):
+        # an unknown login is checked against a stand-in hash: the same time as a wrong
+        # password, so timing does not reveal which logins exist
+        stored = op.password_hash if op is not None else self.stand_in_hash
+        if not await self.blocking(lambda: verify_password(body.password, stored)) or op is None:
+            self.login_failures.take(body.login, now)
+            log.info("%s", json.dumps({"event": "login_failed", "address": address}))
             return None
         token = self.config.ids("tok")
         await self.store.add_token(token, op.id, self.now(), TOKEN_TTL)
@@ -413,6 +491,12 @@ class ChatServer:
                 "is_admin": op.is_admin,
             },
         }
+
+    def _login_limited(self, wait: float) -> HttpError:
+        self.metrics.frame_errors.labels("rate_limited").inc()
+        return HttpError(
+            429, "rate_limited", f"too many login attempts; try again in {wait:.0f} s", wait
+        )
 
 
 async def _quiet_send(ws: Any, text: str) -> None:
@@ -461,7 +545,7 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
         if not chat.origin_allowed(ws.headers.get("Origin"), ws.host, ws.scheme):
             # answered before the upgrade: the page's script sees the handshake fail
             return Response("origin not allowed", status=403)
-        await chat.serve_connection(ws, role)
+        await chat.serve_connection(ws, role, ws.remote_addr or "")
         return None
 
     @app.websocket("/ws/operator")
@@ -474,7 +558,10 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
 
     @app.errorhandler(HttpError)
     async def http_error(exc: HttpError) -> Response:
-        return json_response({"error": exc.code, "message": exc.message}, exc.status)
+        response = json_response({"error": exc.code, "message": exc.message}, exc.status)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after + 0.5)))
+        return response
 
     @app.post("/api/login")
     async def login() -> Response:
@@ -482,7 +569,7 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
             body = msgspec.json.decode(await request.get_data(), type=LoginRequest)
         except msgspec.MsgspecError as exc:
             return json_response({"error": "invalid_field", "message": str(exc)}, 400)
-        result = await chat.login(body)
+        result = await chat.login(body, request.remote_addr or "")
         if result is None:
             return json_response(
                 {"error": "auth_failed", "message": "wrong login or password"}, 401

@@ -13,6 +13,10 @@ Every key is optional; command-line flags win over the file. Example::
     dead_peer_timeout = 30     # seconds
     session_grace = 30         # seconds
 
+    [limits]                   # 0 turns a limit off
+    frame_rate = 20            # request frames/s per connection (burst: frame_burst = 60)
+    connections_per_address = 256
+
     [demo]
     create = true              # create the demo account on an empty database
     ring_timeout = 120         # its settings: seconds
@@ -47,6 +51,22 @@ class ProtocolSection(msgspec.Struct, forbid_unknown_fields=True):
     session_grace: Seconds | None = None
 
 
+Rate = Annotated[float, msgspec.Meta(ge=0)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class LimitsSection(msgspec.Struct, forbid_unknown_fields=True):
+    """Same keys as :class:`server.limits.Limits`; unset keys keep its defaults."""
+
+    frame_rate: Rate | None = None
+    frame_burst: Count | None = None
+    login_rate: Rate | None = None
+    login_burst: Count | None = None
+    login_failure_rate: Rate | None = None
+    login_failure_burst: Count | None = None
+    connections_per_address: Count | None = None
+
+
 class DemoSection(msgspec.Struct, forbid_unknown_fields=True):
     create: bool = True
     ring_timeout: Seconds = 120.0
@@ -59,6 +79,7 @@ class FileConfig(msgspec.Struct, forbid_unknown_fields=True):
 
     server: ServerSection = msgspec.field(default_factory=ServerSection)
     protocol: ProtocolSection = msgspec.field(default_factory=ProtocolSection)
+    limits: LimitsSection = msgspec.field(default_factory=LimitsSection)
     demo: DemoSection = msgspec.field(default_factory=DemoSection)
 
 

@@ -41,6 +41,7 @@ ERROR_CODES: dict[str, str] = {
     "not_found": "The call, room, visitor, operator or invitation does not exist.",
     "illegal_state": "The object is not in a state that allows this request.",
     "limit_reached": "A configured limit (such as max concurrent chats) refuses it.",
+    "rate_limited": "More requests than the connection's rate allows; send it again later.",
     "internal": "The server failed; the request may be retried.",
 }
 

@@ -14,6 +14,9 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from .app import ChatServer, ServerConfig, create_app
 
+#: Largest WebSocket message Hypercorn reads, in bytes.
+WS_MAX_MESSAGE = 1 << 20
+
 
 @dataclass
 class RunningServer:
@@ -35,7 +38,23 @@ def hypercorn_config(host: str, port: int) -> HypercornConfig:
     config.graceful_timeout = 5.0
     # our own heartbeats detect dead peers; Hypercorn's would close idle browsers
     config.websocket_ping_interval = None
+    # Hypercorn buffers a whole message before the app sees it (default 16 MiB): a frame
+    # over this is closed with 1009; between MAX_FRAME_BYTES and this, it gets `too_large`.
+    config.websocket_max_message_size = WS_MAX_MESSAGE
     return config
+
+
+def going_away_after(
+    chat: ChatServer, shutdown_trigger: Callable[[], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    """A Hypercorn shutdown trigger: ``shutdown_trigger``, then every WebSocket closed with
+    1001 (Hypercorn itself would only cancel them after its graceful timeout)."""
+
+    async def trigger() -> None:
+        await shutdown_trigger()
+        await chat.going_away()
+
+    return trigger
 
 
 async def serve_hypercorn(
@@ -73,9 +92,10 @@ async def serve_reference(
     """Serve until ``shutdown_trigger`` returns (or forever); reports the URL when ready."""
     app = create_app(config)
     chat: ChatServer = app.chat  # type: ignore[attr-defined]
+    trigger = going_away_after(chat, shutdown_trigger or trio.sleep_forever)
     async with trio.open_nursery() as nursery:
         url = await nursery.start(
-            partial(serve_hypercorn, app, host, port, shutdown_trigger=shutdown_trigger)
+            partial(serve_hypercorn, app, host, port, shutdown_trigger=trigger)
         )
         task_status.started(RunningServer(url, chat))
 

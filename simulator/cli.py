@@ -17,6 +17,7 @@ from server import demo
 from server.app import ServerConfig
 from server.config import ConfigError, FileConfig, load_config
 from server.core import Settings
+from server.limits import Limits
 from server.serve import RunningServer, serve_reference
 
 from .cli_run import report_command, run_command
@@ -180,10 +181,12 @@ def proxy(
 def server_config(file: FileConfig, db: str | None) -> ServerConfig:
     """The server's config from the file, with ``--db`` winning."""
     proto = {k: v for k, v in msgspec.structs.asdict(file.protocol).items() if v is not None}
+    limits = {k: v for k, v in msgspec.structs.asdict(file.limits).items() if v is not None}
     return ServerConfig(
         db=db or file.server.db or "ringlab.db",
         demo=file.demo.create,
         allowed_origins=tuple(file.server.allowed_origins),
+        limits=Limits(**limits),
         demo_settings=Settings(
             ring_timeout=file.demo.ring_timeout,
             max_chats=file.demo.max_chats,

@@ -162,10 +162,12 @@ class Connection(Event, tag="connection"):
     """An actor's connection changed: ``connected`` (a first session), ``lost``,
     ``resumed`` (same session, missed events replayed), ``snapshot`` (a new session after
     the old one was gone, with the whole state sent again), ``left`` (a visitor's page
-    unloaded)."""
+    unloaded). ``code``: the close code the server sent, for ``lost`` (1001: going away);
+    0 when the connection broke without one."""
 
     actor: str
     state: str
+    code: int = 0
 
 
 class Frame(Event, tag="frame"):

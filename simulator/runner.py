@@ -86,6 +86,7 @@ async def run_scenario(
     progress: Callable[[float, dict[str, int]], None] = lambda t, counts: None,
     stop_on_interrupt: bool = False,
     drain: float = DRAIN,
+    server_db: str | None = None,
 ) -> Run:
     """Run one scenario against its server (embedded or target).
 
@@ -104,7 +105,7 @@ async def run_scenario(
             log.extend(_server_events(stage_box["stage"].now(), event, fields))
 
     seed = Stage.derive(s.seed, "server") if virtual else None
-    async with open_server_under_test(loaded, observe, net, seed) as server:
+    async with open_server_under_test(loaded, observe, net, seed, server_db) as server:
         await prepare(server.url, loaded, PASSWORD, net)
         stage = Stage(
             url=server.url,

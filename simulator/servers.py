@@ -23,7 +23,8 @@ import trio
 from server.app import ServerConfig, create_app
 from server.core import Settings
 from server.core.ids import SeededIds
-from server.serve import RunningServer, hypercorn_config, serve_reference
+from server.limits import Limits
+from server.serve import RunningServer, going_away_after, hypercorn_config, serve_reference
 
 from .network import Network
 from .scenario import Loaded
@@ -105,7 +106,7 @@ class VirtualEmbedded(Embedded):
             self.net,
             self.HOST,
             self.port,
-            shutdown=stop,
+            shutdown_trigger=going_away_after(app.chat, stop.wait),  # type: ignore[attr-defined]
             task_status=task_status,
         )
 
@@ -123,7 +124,14 @@ def server_config(loaded: Loaded, observe: Observer, db: str, seed: int | None) 
         max_chats=s.server.max_chats,
         binding=s.server.binding,  # type: ignore[arg-type]
     )
-    config = ServerConfig(db=db, demo_settings=settings, observer=observe)
+    config = ServerConfig(
+        db=db,
+        demo_settings=settings,
+        observer=observe,
+        # every simulated actor comes from one address: per-address limits would refuse
+        # the crowd the scenario asks for; the per-connection frame rate stays on
+        limits=Limits(connections_per_address=0, login_rate=0),
+    )
     if seed is None:
         return config
     rng = random.Random(seed)
@@ -139,16 +147,21 @@ def server_config(loaded: Loaded, observe: Observer, db: str, seed: int | None) 
 
 @asynccontextmanager
 async def open_server_under_test(
-    loaded: Loaded, observe: Observer, net: Network, seed: int | None = None
+    loaded: Loaded,
+    observe: Observer,
+    net: Network,
+    seed: int | None = None,
+    db: str | None = None,
 ) -> AsyncIterator[ServerUnderTest]:
     """The scenario's server: its ``target``, or an embedded one with its settings (on the
-    virtual network, seeded with ``seed``, when ``net`` is one)."""
+    virtual network, seeded with ``seed``, when ``net`` is one), keeping its data in ``db``
+    (default: a file in a temporary directory)."""
     s = loaded.scenario
     if s.server.target is not None:
         yield ServerUnderTest(s.server.target.rstrip("/"))
         return
     with tempfile.TemporaryDirectory(prefix="ringlab-") as tmp:
-        config = server_config(loaded, observe, str(Path(tmp) / "server.db"), seed)
+        config = server_config(loaded, observe, db or str(Path(tmp) / "server.db"), seed)
         async with trio.open_nursery() as nursery:
             server = (
                 VirtualEmbedded(config, nursery, net)

@@ -21,6 +21,9 @@ def test_full_file_becomes_a_server_config(tmp_path):
         allowed_origins = ["https://shop.example"]
         [protocol]
         heartbeat_interval = 5
+        [limits]
+        frame_rate = 50
+        connections_per_address = 0
         [demo]
         max_chats = 2
         binding = "strict"
@@ -32,6 +35,8 @@ def test_full_file_becomes_a_server_config(tmp_path):
     assert config.heartbeat_interval == 5
     assert config.dead_peer_timeout == 30  # untouched keys keep the protocol defaults
     assert (config.demo_settings.max_chats, config.demo_settings.binding) == (2, "strict")
+    assert (config.limits.frame_rate, config.limits.connections_per_address) == (50, 0)
+    assert config.limits.frame_burst == 60  # untouched limits keep their defaults
     assert server_config(load_config(path), "other.db").db == "other.db"
 
 
@@ -42,6 +47,7 @@ def test_full_file_becomes_a_server_config(tmp_path):
         ("[server]\nport = 'x'", "Expected `int | null`, got `str` - at `server.port`"),
         ("[protocol]\nheartbeat_interval = 0", "`protocol.heartbeat_interval`"),
         ("[demo]\nbinding = 'loose'", "`demo.binding`"),
+        ("[limits]\nframe_rate = -1", "`limits.frame_rate`"),
         ("[sever]\nport = 1", "unknown field `sever`"),
         ("[server\n", "not valid TOML"),
     ],

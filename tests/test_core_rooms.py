@@ -255,3 +255,36 @@ def test_unknown_account_or_button_fails_auth():
         w.hub.visitor_connect(
             w.now, p.VisitorHello(account="acc", button="nope", page_instance="x", url="u")
         )
+
+
+def test_a_visitor_holds_one_open_room_a_second_call_opens_the_same_chat():
+    w = World(operators=2)
+    a = w.operator(0)
+    v = w.visitor("pg1")
+    room = accepted_room(w, a, v)
+    again = w.do(v, p.PlaceCall(id="c2"))
+    assert again.room == room and again.call is None
+    assert len(w.hub.state.rooms) == 1  # no new room, no new ring
+    assert not w.ringing(w.operator(1))
+
+
+def test_another_accounts_operator_reaches_nothing_of_this_account():
+    from server.core import Account, Operator
+
+    w = World(operators=1)
+    w.hub.load([Account("acc2", "Other")], [Operator("eve", "acc2", "eve", "Eve", "x")], [])
+    a = w.operator(0)
+    eve, _ = w.hub.operator_connect(w.now, "eve", p.OperatorHello(token="t"))
+    v = w.visitor("pg1")
+    call = w.do(v, p.PlaceCall(id="c")).call
+    assert not w.ringing(eve.id)  # never rung, never told of the visitor
+    assert not [m for m in w.inbox.get(eve.id, []) if isinstance(m, p.VisitorArrived)]
+    assert w.do(eve.id, p.Accept(id="x", call=call)).code == "not_found"
+    room = w.do(a, p.Accept(id="a", call=call)).room
+    for request in (
+        p.Send(id="s", room=room, text="hi"),
+        p.Join(id="j", room=room),
+        p.Close(id="c", room=room),
+        p.InviteVisitor(id="i", visitor=w.hub.state.rooms[room].visitor_id),
+    ):
+        assert w.do(eve.id, request).code == "not_found", request

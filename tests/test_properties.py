@@ -59,3 +59,78 @@ def test_reconnects_lose_nothing_and_repeat_nothing(seed):
     assert m["messages.expected"] > 300
     assert (m["lost_messages"], m["duplicated_messages"], m["reordered_messages"]) == (0, 0, 0)
     assert m["double_accepts"] == 0
+
+
+def restarts_mid_chat(seed):
+    """Two deploys (the server down 2 s, then 4 s) while chats run and calls ring: slow
+    operators leave calls ringing across the restarts; visitors on flaky mobile links."""
+    return parse(
+        {
+            "name": "restart-property",
+            "duration": "90s",
+            "seed": seed,
+            "server": {"ring_timeout": "60s"},
+            "links": {"flaky": {"profile": "4g", "outage_mtbf": "30s", "outage_mttr": "2s"}},
+            "operators": [
+                {"name": "ops", "count": 2, "reaction": "3s..9s", "close_after": "30s..50s"}
+            ],
+            "visitors": [
+                {
+                    "name": "v",
+                    "count": 8,
+                    "over": "40s",
+                    "link": "flaky",
+                    "messages": 10,
+                    "think": "1s..3s",
+                }
+            ],
+            "faults": [
+                {"at": "20s", "action": "server_restart", "duration": "2s"},
+                {"at": "45s", "action": "server_restart", "duration": "4s"},
+            ],
+        }
+    )
+
+
+def stored_transcripts(db):
+    """Every room's messages as the restarted server kept them: room -> texts in order."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT room_id, text FROM messages ORDER BY room_id, n").fetchall()
+    rooms = {}
+    for room, text in rows:
+        rooms.setdefault(room, []).append(text)
+    return rooms
+
+
+@pytest.mark.parametrize("seed", range(1, 5))
+def test_server_restarts_keep_every_acknowledged_message_and_end_every_call_clearly(seed, tmp_path):
+    from simulator import events as ev
+    from simulator.actors.stage import Stage
+
+    db = str(tmp_path / "server.db")
+    events = run(restarts_mid_chat(seed), server_db=db).events
+    m = metrics(events)
+    # every open connection was told the server was going away (1001), then came back
+    going_away = [e for e in events if isinstance(e, ev.Connection) and e.state == "lost"]
+    assert going_away and {e.code for e in going_away} <= {1001, 0}
+    assert sum(e.code == 1001 for e in going_away) >= 10
+    assert m["snapshots"] >= 10
+    # transcripts intact: every message the server acknowledged is stored once, in order
+    stored = stored_transcripts(db)
+    sent = [e for e in events if isinstance(e, ev.MessageSent)]
+    assert len(sent) > 40
+    for room, actor in {(e.room, e.actor) for e in sent}:
+        mids = [Stage.mid_of(text) for text in stored.get(room, [])]
+        assert len(set(mids)) == len(mids), f"{room}: stored twice"
+        # each sender's acknowledged messages, in the order it sent them
+        acknowledged = [e.mid for e in sent if (e.room, e.actor) == (room, actor)]
+        assert [x for x in mids if x in acknowledged] == acknowledged, f"{room}: {actor} lost"
+    assert (m["lost_messages"], m["duplicated_messages"], m["reordered_messages"]) == (0, 0, 0)
+    # every call ringing at a restart rang on, or ended with a reason the visitor was told
+    placed = {e.call for e in events if isinstance(e, ev.CallPlaced)}
+    ended = {e.call: e.outcome for e in events if isinstance(e, ev.CallEnded)}
+    assert placed and placed <= set(ended)
+    assert set(ended.values()) <= {"accepted", "missed", "abandoned", "cancelled"}
+    assert m["rings_never_stopped"] == 0 and m["double_accepts"] == 0

@@ -6,7 +6,7 @@ import json
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_virtual_net import served
+from virtual_server import served
 
 from server import protocol as p
 

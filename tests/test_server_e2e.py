@@ -157,3 +157,38 @@ async def test_server_restart_keeps_the_transcript(tmp_path):
         store = await Store.open(db)
         assert [m.text for m in await store.transcript(room)] == ["kept?"]
         await store.close()
+
+
+async def test_shutdown_closes_every_websocket_going_away_and_keeps_what_was_acknowledged(
+    tmp_path,
+):
+    from server.serve import serve_reference
+
+    db = str(tmp_path / "chat.db")
+    stop = trio.Event()
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(
+                lambda task_status: serve_reference(
+                    ServerConfig(db=db), port=0, shutdown_trigger=stop.wait, task_status=task_status
+                )
+            )
+            hello = (await operator_hellos(server.url))[0]
+            async with (
+                open_client(server.ws_url, "operator", hello) as alice,
+                open_client(
+                    server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
+                ) as visitor,
+            ):
+                call = (await visitor.request(p.PlaceCall(id="c1"))).call
+                room = (await alice.request(p.Accept(id="a1", call=call))).room
+                await visitor.request(p.Send(id="m1", room=room, text="acknowledged"))
+                async with open_websocket_url(server.ws_url + "/ws/visitor") as raw:
+                    stop.set()
+                    with pytest.raises(ConnectionClosed) as closed:
+                        while True:
+                            await raw.get_message()
+                    assert closed.value.reason.code == 1001  # not a dropped connection (1006)
+    store = await Store.open(db)
+    assert [m.text for m in await store.transcript(room)] == ["acknowledged"]
+    await store.close()

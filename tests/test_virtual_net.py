@@ -2,72 +2,14 @@
 over in-memory connections, under the autojump clock."""
 
 import dataclasses
-import random
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
 
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_client_stream
+from trio_websocket import ConnectionClosed
+from virtual_server import HOST, served, virtual_config
 
 from server import protocol as p
-from server.app import ServerConfig, create_app
-from server.core.ids import SeededIds
-from server.serve import hypercorn_config
-from simulator.virtual import VirtualNetwork, serve_virtual
-
-HOST = "10.0.0.1"
-
-
-def virtual_config(seed=1):
-    return ServerConfig(
-        threaded=False,
-        clock=lambda: 1_800_000_000 + trio.current_time(),
-        ids=SeededIds(random.Random(seed)),
-        salt=lambda: b"0123456789abcdef",
-    )
-
-
-@dataclass
-class Served:
-    net: VirtualNetwork
-    url: str
-    token: str  # the demo admin's, from an HTTP login over the virtual network
-
-    async def open_ws(self, nursery: trio.Nursery, path: str, hello: Any) -> WebSocketConnection:
-        """A WebSocket to ``path`` whose first frame is ``hello``."""
-        stream = await self.net.connect(HOST, 80)
-        ws = await wrap_client_stream(nursery, stream, HOST, path)
-        await ws.send_message(p.encode(hello))
-        return ws
-
-
-@asynccontextmanager
-async def served(app=None):
-    """The reference app served on a virtual network (``HOST:80``) until the block ends."""
-    net = VirtualNetwork()
-    shutdown = trio.Event()
-    async with trio.open_nursery() as nursery:
-        url = await nursery.start(
-            lambda task_status: serve_virtual(
-                app or create_app(virtual_config()),
-                hypercorn_config(HOST, 80),
-                net,
-                HOST,
-                80,
-                shutdown=shutdown,
-                task_status=task_status,
-            )
-        )
-        async with net.http(url) as http:
-            response = await http.post(
-                "/api/login", json={"login": "alice", "password": "alice-demo"}
-            )
-        assert response.status_code == 200
-        try:
-            yield Served(net, url, response.json()["token"])
-        finally:
-            shutdown.set()
+from server.app import create_app
+from server.limits import Limits
 
 
 async def test_http_and_websockets_over_the_virtual_network(autojump_clock):
@@ -119,8 +61,11 @@ async def test_a_console_that_stops_reading_is_closed_and_stalls_no_one(autojump
     """Flow control as over TCP: the console's buffers fill, its send queue fills, and the
     server drops it as a slow consumer (1008), though Hypercorn cannot interrupt the write
     it is blocked in; the visitor writing meanwhile is answered throughout."""
-    # a short send queue (64 frames, not 4,096) keeps the test short; the mechanism is the same
-    app = create_app(dataclasses.replace(virtual_config(), send_queue=64))
+    # a short send queue (64 frames, not 4,096) keeps the test short; the mechanism is the
+    # same. The visitor writes as fast as it can: no frame rate limit
+    app = create_app(
+        dataclasses.replace(virtual_config(), send_queue=64, limits=Limits(frame_rate=0))
+    )
     async with served(app) as server, trio.open_nursery() as clients:
 
         async def until(ws, role, kind, check=lambda e: True):

@@ -114,7 +114,9 @@ class Stage:
             self.link_for(link),
             rng,
             on_event,
-            lambda state: self.log(ev.Connection(t=self.now(), actor=actor(), state=state)),
+            lambda state, code: self.log(
+                ev.Connection(t=self.now(), actor=actor(), state=state, code=code)
+            ),
             precise=self.precise,
             connect=self.net.connect,
             on_frame=self._frame_logger(actor),

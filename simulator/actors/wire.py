@@ -46,7 +46,7 @@ class Wire:
         spec: LinkSpec,
         rng: random.Random,
         on_event: Callable[[Any], None],
-        on_state: Callable[[str], None],
+        on_state: Callable[[str, int], None],
         *,
         precise: bool,
         on_frame: Callable[[str, Any], None] = lambda direction, message: None,
@@ -60,7 +60,8 @@ class Wire:
         self.spec = spec
         self.rng = rng
         self.on_event = on_event
-        self.on_state = on_state
+        self.on_state = on_state  # (state, close code of a lost connection or 0)
+        self.close_code = 0  # the last connection's close code (0: none was received)
         self.on_frame = on_frame  # every frame, "in" or "out", as it crosses the socket
         self.connect = connect  # the machine's TCP stack, or the virtual network
         self.precise = precise
@@ -123,13 +124,14 @@ class Wire:
                 pass
             if self.closed_for_good.is_set():
                 return
-            self.on_state("lost")
+            self.on_state("lost", self.close_code)
             await trio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
             attempt += 1
 
     async def _connect_once(self) -> bool:
         """One connection, from TCP connect to its end; True if it got a ``welcome``."""
         welcomed = False
+        self.close_code = 0
         stream = await self.connect(self.host, self.port)
         link_rng = random.Random(self.rng.getrandbits(64))
         async with (
@@ -169,6 +171,7 @@ class Wire:
                     await self._receive(ws, event)
             except ConnectionClosed as exc:
                 code = exc.reason.code if exc.reason else None
+                self.close_code = int(code or 0)
                 if code in (1000, 4001, 4401, 4400):  # done, superseded, refused
                     self.closed_for_good.set()
                 return welcomed
@@ -189,7 +192,7 @@ class Wire:
         self.session = event.session
         self.resume_token = event.resume_token or self.resume_token
         self.on_event(event)  # first: an operator learns its id from the welcome
-        self.on_state(state)
+        self.on_state(state, 0)
         return [message for message, _ in self._pending.values()]
 
     async def _receive(self, ws: Any, event: Any) -> None:

@@ -175,14 +175,15 @@ class VirtualNetwork:
     def unlisten(self, listener: VirtualListener) -> None:
         self._listeners.pop(listener.address, None)
 
-    async def connect(self, host: str, port: int) -> VirtualStream:
-        """A new connection, or ``OSError`` (connection refused) when nobody listens."""
+    async def connect(self, host: str, port: int, source: str = "10.0.0.2") -> VirtualStream:
+        """A new connection from address ``source``, or ``OSError`` (connection refused)
+        when nobody listens."""
         await trio.lowlevel.checkpoint()
         listener = self._listeners.get((host, port))
         if listener is None:
             raise ConnectionRefusedError(f"virtual network: nothing listens on {host}:{port}")
         client, server = _connection()
-        local = ("10.0.0.2", next(self._ports))
+        local = (source, next(self._ports))
         try:
             listener._send.send_nowait(VirtualStream(server, _Socket((host, port), local)))
         except trio.ClosedResourceError:

@@ -4,6 +4,7 @@ lifespan), exactly as ``hypercorn.trio.serve`` does on sockets."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -25,10 +26,11 @@ async def serve_virtual(
     host: str,
     port: int,
     *,
-    shutdown: trio.Event,
+    shutdown_trigger: Callable[[], Awaitable[None]],
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``app`` at ``host:port`` of ``net`` until ``shutdown`` is set; reports the URL.
+    """Serve ``app`` at ``host:port`` of ``net`` until ``shutdown_trigger`` returns; reports
+    the URL.
 
     Mirrors ``hypercorn.trio.run.worker_serve``: lifespan startup, a TCPServer per
     accepted connection, then on shutdown ``graceful_timeout`` for open connections
@@ -53,7 +55,7 @@ async def serve_virtual(
                     )
                 )
                 task_status.started(f"http://{listener.address[0]}:{listener.address[1]}")
-                await shutdown.wait()
+                await shutdown_trigger()
                 net.unlisten(listener)
                 accepting.cancel_scope.cancel()
             await context.terminated.set()
