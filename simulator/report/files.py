@@ -16,7 +16,6 @@ import jinja2
 from .. import events as ev
 from ..checks import Metrics, Verdict, actors, calls, metrics, ring_stops, verdicts
 from ..scenario import Loaded
-from . import charts as charts_
 
 _TEMPLATE = jinja2.Environment(
     loader=jinja2.PackageLoader("simulator.report", "templates"), autoescape=True
@@ -60,6 +59,8 @@ def write_report(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     _junit(out / "junit.xml", s.name, results)
+    from . import charts as charts_  # matplotlib: loaded when drawing, not by `ringlab serve`
+
     samples = ring_stops(events)
     charts = [
         ("Ring-stop latency", charts_.ring_stop_cdf(samples, who, out / "ring_stop_cdf.png")),
@@ -87,6 +88,8 @@ def write_sweep(out: Path, name: str, runs: Sequence[tuple[Loaded, Metrics, bool
     out.mkdir(parents=True, exist_ok=True)
     rows = [{"point": run.point, "passed": ok, "metrics": values} for run, values, ok in runs]
     (out / "sweep.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    from . import charts as charts_
+
     return charts_.sweep_chart(
         [(run.point, values) for run, values, _ in runs], name, out / "sweep.png"
     )

@@ -1,0 +1,242 @@
+"""Soak: a steady crowd against the reference server for a long time, with random outages.
+
+    python bench/soak.py [--clients 2000] [--minutes 30] [--operators 20] [--seed 7]
+                         [--clock real|virtual] [--sample 10]
+
+Plays ``scenarios/soak.toml`` scaled so that about ``--clients`` visitors are on the site at
+once. On the real clock the server is a separate ``ringlab serve`` process (per-address
+limits off: every client comes from loopback), so its memory is its own: it is sampled every
+``--sample`` seconds and its slope reported after a warm-up. Checks: zero lost, duplicated
+or reordered messages, zero server errors (no ``internal`` error frames, no traceback in its
+log). Results go to bench/RESULTS.md with the machine; exit code 1 if a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from machine import append_results
+
+from simulator.checks import metrics
+from simulator.runner import run
+from simulator.scenario import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "scenarios" / "soak.toml"
+#: Mean seconds a visitor of soak.toml spends on the site: 2 pages x 40 s browsing + 90 s
+#: on the last (chatters stay longer, one in ten).
+MEAN_STAY = 170.0
+WARM_UP = 0.25  # the first quarter of the samples: the crowd is still arriving
+
+
+def scaled(clients: int, minutes: float, operators: int, seed: int, clock: str, url: str = ""):
+    """soak.toml with about ``clients`` visitors on the site at once for ``minutes``."""
+    overrides = {
+        "duration": f"{minutes * 60:g}s",
+        "seed": seed,
+        "clock": clock,
+        "visitors[0].count": max(1, round(clients * minutes * 60 / MEAN_STAY)),
+        "operators[0].count": operators,
+    }
+    if url:
+        overrides["server.target"] = url
+    return load(SCENARIO, overrides)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Sampler(threading.Thread):
+    """Every ``every`` s: the server's RSS (MiB), CPU seconds and open connections."""
+
+    def __init__(self, pid: int, url: str, every: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.url, self.every = pid, url, every
+        self.samples: list[tuple[float, float, float, int]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        start = time.monotonic()
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self.done.wait(self.every):
+            try:
+                status = Path(f"/proc/{self.pid}/status").read_text()
+                rss = int(status.split("VmRSS:")[1].split()[0]) / 1024
+                fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) / tick
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as r:
+                    conns = json.load(r)["connections"]
+            except (OSError, ValueError, IndexError):
+                continue
+            self.samples.append((time.monotonic() - start, rss, cpu, conns))
+
+
+def slope(samples: list[tuple[float, float, float, int]]) -> tuple[float, float]:
+    """Least-squares RSS slope after the warm-up (MiB per hour) and the residuals' stdev."""
+    steady = samples[int(len(samples) * WARM_UP) :]
+    if len(steady) < 3:
+        return float("nan"), float("nan")
+    ts = [s[0] for s in steady]
+    rss = [s[1] for s in steady]
+    fit = statistics.linear_regression(ts, rss)
+    residuals = [r - (fit.intercept + fit.slope * t) for t, r in zip(ts, rss, strict=True)]
+    return fit.slope * 3600, statistics.stdev(residuals)
+
+
+def soak_real(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="ringlab-soak-") as tmp:
+        config = Path(tmp) / "soak.toml"
+        config.write_text("[limits]\nconnections_per_address = 0\nlogin_rate = 0\n")
+        log = open(Path(tmp) / "server.log", "w+")  # noqa: SIM115  # read back at the end
+        server = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "simulator.cli", "serve", "--port", str(port)),
+                *("--db", str(Path(tmp) / "soak.db"), "--config", str(config)),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            sampler = Sampler(server.pid, url, args.sample)
+            sampler.start()
+            loaded = scaled(args.clients, args.minutes, args.operators, args.seed, "real", url)
+            started = time.monotonic()
+            events = run(loaded, progress=_progress()).events
+            wall = time.monotonic() - started
+            sampler.done.set()
+            with urllib.request.urlopen(f"{url}/metrics", timeout=5) as r:
+                internal = sum(
+                    float(line.rsplit(" ", 1)[1])
+                    for line in r.read().decode().splitlines()
+                    if 'code="internal"' in line and not line.startswith("#")
+                )
+        finally:
+            server.terminate()
+            server.wait(30)
+        log.seek(0)
+        tracebacks = log.read().count("Traceback")
+        log.close()
+    m = metrics(events)
+    samples = sampler.samples
+    per_hour, noise = slope(samples)
+    conns = [s[3] for s in samples[int(len(samples) * WARM_UP) :]] or [0]
+    rss = [s[1] for s in samples] or [float("nan")]
+    cpu = samples[-1][2] if samples else float("nan")
+    facts = {
+        "lost": m["lost_messages"] + m["duplicated_messages"] + m["reordered_messages"],
+        "errors": internal + tracebacks,
+    }
+    rows = [
+        (
+            "clients on the site at once (server connections after warm-up)",
+            f"mean {statistics.fmean(conns):.0f}, max {max(conns)}",
+            f"~{args.clients}",
+        ),
+        (
+            "messages delivered / lost / duplicated / reordered",
+            f"{m['messages.expected']:.0f} / {m['lost_messages']:.0f} / "
+            f"{m['duplicated_messages']:.0f} / {m['reordered_messages']:.0f}",
+            "lost 0",
+        ),
+        (
+            "reconnects / resumes / snapshots",
+            f"{m['reconnects']:.0f} / {m['resumes']:.0f} / {m['snapshots']:.0f}",
+            "",
+        ),
+        (
+            "server errors (internal error frames + tracebacks)",
+            f"{internal:.0f} + {tracebacks}",
+            "0",
+        ),
+        (
+            "server RSS first / max / last sample",
+            f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f} MiB",
+            "",
+        ),
+        (
+            "server RSS slope after warm-up (residual stdev)",
+            f"{per_hour:+.1f} MiB/h ({noise:.1f} MiB)",
+            "flat within noise",
+        ),
+        ("server CPU", f"{cpu:.0f} s in {wall:.0f} s wall ({cpu / wall:.0%} of a core)", ""),
+    ]
+    return facts, rows
+
+
+def soak_virtual(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
+    loaded = scaled(args.clients, args.minutes, args.operators, args.seed, "virtual")
+    started = time.monotonic()
+    m = metrics(run(loaded).events)
+    wall = time.monotonic() - started
+    facts = {
+        "lost": m["lost_messages"] + m["duplicated_messages"] + m["reordered_messages"],
+        "errors": 0.0,
+    }
+    rows = [
+        (
+            "messages delivered / lost / duplicated / reordered",
+            f"{m['messages.expected']:.0f} / {m['lost_messages']:.0f} / "
+            f"{m['duplicated_messages']:.0f} / {m['reordered_messages']:.0f}",
+            "lost 0",
+        ),
+        (
+            "reconnects / resumes / snapshots",
+            f"{m['reconnects']:.0f} / {m['resumes']:.0f} / {m['snapshots']:.0f}",
+            "",
+        ),
+        ("wall time", f"{wall:.0f} s for {args.minutes * 60:.0f} simulated s", ""),
+    ]
+    return facts, rows
+
+
+def _progress():
+    last = [0.0]
+
+    def show(t: float, counts: dict[str, int]) -> None:
+        if t - last[0] >= 60:
+            last[0] = t
+            print(f"  {t / 60:5.1f} min  " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+            sys.stdout.flush()
+
+    return show
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--operators", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--clock", choices=["real", "virtual"], default="real")
+    parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
+    args = parser.parse_args()
+    facts, rows = (soak_real if args.clock == "real" else soak_virtual)(args)
+    title = f"Soak: {args.clients} clients, {args.minutes:g} min, {args.clock} clock"
+    append_results(title, rows, sys.argv)
+    return 0 if facts["lost"] == 0 and facts["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
