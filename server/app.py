@@ -126,12 +126,13 @@ class Connection:
         self.send, self.outgoing = trio.open_memory_channel[str](send_queue)
         self.scope = trio.CancelScope()
         self.close_with: tuple[int, str] | None = None
-        self.last_rx = trio.current_time()
+        self.last_rx = self.last_tx = trio.current_time()
         self.writer_scope = trio.CancelScope()
         self.writer_started = False
         self.writer_done = trio.Event()
 
     def push(self, text: str) -> None:
+        self.last_tx = trio.current_time()
         try:
             self.send.send_nowait(text)
         except trio.WouldBlock:
@@ -402,13 +403,19 @@ class ChatServer:
             conn.writer_done.set()
 
     async def _heartbeat(self, conn: Connection) -> None:
+        """Close a connection silent for ``dead_peer_timeout``; ping one that was quiet in
+        either direction for ``heartbeat_interval``. Frames both ways already prove both
+        peers alive, and a busy connection's pings were a quarter of all frames."""
         ping = p.encode(p.Ping())
+        interval = self.config.heartbeat_interval
         while True:
-            await trio.sleep(self.config.heartbeat_interval)
-            if trio.current_time() - conn.last_rx > self.config.dead_peer_timeout:
+            await trio.sleep(interval)
+            now = trio.current_time()
+            if now - conn.last_rx > self.config.dead_peer_timeout:
                 conn.close(4408, "heartbeat timeout")
                 return
-            conn.push(ping)
+            if now - conn.last_rx >= interval or now - conn.last_tx >= interval:
+                conn.push(ping)
 
     def origin_allowed(self, origin: str | None, host: str, scheme: str) -> bool:
         """Whether a WebSocket handshake's Origin may connect (no CSWSH).

@@ -112,10 +112,13 @@ def test_server_restarts_keep_every_acknowledged_message_and_end_every_call_clea
     db = str(tmp_path / "server.db")
     events = run(restarts_mid_chat(seed), server_db=db).events
     m = metrics(events)
-    # every open connection was told the server was going away (1001), then came back
-    going_away = [e for e in events if isinstance(e, ev.Connection) and e.state == "lost"]
-    assert going_away and {e.code for e in going_away} <= {1001, 0}
-    assert sum(e.code == 1001 for e in going_away) >= 10
+    # open connections were told the server was going away (1001), then came back. A client
+    # whose frame crosses the close sees a reset instead (1006), as over TCP: the server
+    # closes a socket with unread data, the RST overtakes the close frame
+    lost = [e for e in events if isinstance(e, ev.Connection) and e.state == "lost"]
+    assert {e.code for e in lost} <= {1001, 1006, 0}
+    told, reset = sum(e.code == 1001 for e in lost), sum(e.code == 1006 for e in lost)
+    assert told >= 10 and reset <= told / 5
     assert m["snapshots"] >= 10
     # transcripts intact: every message the server acknowledged is stored once, in order
     stored = stored_transcripts(db)

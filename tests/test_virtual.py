@@ -129,7 +129,7 @@ def test_a_seed_sweep_reports_the_spread_and_replays_a_failing_seed_exactly(tmp_
     scenario = str(SCENARIOS / "customer_repro.toml")  # its expectation fails: the complaint
     sets = ["--set", "duration=40s"]
     sweep = subprocess.run(
-        [*ringlab, scenario, "--seeds", "1..3", "--jobs", "2", "--out", str(tmp_path), *sets],
+        [*ringlab, scenario, "--seeds", "4..6", "--jobs", "2", "--out", str(tmp_path), *sets],
         capture_output=True,
         text=True,
         timeout=300,
@@ -137,7 +137,7 @@ def test_a_seed_sweep_reports_the_spread_and_replays_a_failing_seed_exactly(tmp_
     assert sweep.returncode == 1, sweep.stdout + sweep.stderr
     (sweep_dir,) = tmp_path.glob("customer_repro-seeds-*")
     document = json.loads((sweep_dir / "seeds.json").read_text())
-    assert [r["seed"] for r in document["runs"]] == [1, 2, 3]
+    assert [r["seed"] for r in document["runs"]] == [4, 5, 6]
     spread = document["distribution"]["ring_stop.acceptor.p95"]
     assert spread["min"] <= spread["p50"] <= spread["max"] and spread["seeds"] == 3
     first = document["failed"][0]

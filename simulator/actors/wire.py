@@ -25,6 +25,10 @@ from server import protocol as p
 from ..link import Link, LinkSpec, open_link
 
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between reconnect attempts, as the pages do
+#: Acknowledgements are cumulative, so they are batched as the pages batch them: at most
+#: ACK_DELAY s after the first unacknowledged event, or at once after ACK_EVERY of them.
+ACK_DELAY = 1.0
+ACK_EVERY = 32
 
 
 class RequestFailed(Exception):
@@ -69,6 +73,8 @@ class Wire:
         self.session: str | None = None
         self.resume_token: str | None = None
         self.last_seq = 0
+        self._unacked, self._ack_timer = 0, False  # events not yet acknowledged; timer set
+        self._nursery: trio.Nursery  # the live connection's, for the ack timer
         self._ws: Any = None
         self._ids = 0
         self._pending: dict[str, tuple[Any, trio.MemorySendChannel[Any]]] = {}
@@ -144,6 +150,8 @@ class Wire:
             try:
                 # typed for sockets, but any trio Stream works: the link is one
                 ws = await wrap_client_stream(nursery, cast(Any, link), self.host, self.path)
+                self._nursery = nursery
+                self._unacked, self._ack_timer = 0, False
                 hello = self.hello()
                 if self.session is not None:
                     hello = msgspec.structs.replace(
@@ -204,12 +212,28 @@ class Wire:
             if seq <= self.last_seq:
                 return  # a replayed duplicate
             self.last_seq = seq
-            await self._write(ws, p.Ack(seq=seq))
+            self._unacked += 1
+            if self._unacked >= ACK_EVERY:
+                await self._ack(ws)
+            elif not self._ack_timer:
+                self._ack_timer = True
+                self._nursery.start_soon(self._ack_later, ws)
         ref = getattr(event, "ref", None)
         if isinstance(event, p.Ok | p.Error) and ref in self._pending:
             _, reply = self._pending.pop(ref)
             reply.send_nowait(event)
         self.on_event(event)
+
+    async def _ack_later(self, ws: Any) -> None:
+        await trio.sleep(ACK_DELAY)
+        self._ack_timer = False
+        if self._unacked:
+            with contextlib.suppress(ConnectionClosed, trio.BrokenResourceError):
+                await self._ack(ws)
+
+    async def _ack(self, ws: Any) -> None:
+        self._unacked = 0
+        await self._write(ws, p.Ack(seq=self.last_seq))
 
     async def _write(self, ws: Any, message: Any) -> None:
         self.on_frame("out", message)
