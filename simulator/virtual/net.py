@@ -88,19 +88,27 @@ class _End(trio.abc.HalfCloseableStream):
             await self._out.waiters.park()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        await trio.lowlevel.checkpoint()
+        # as a socket does: a cancel point first, then one schedule point, either waiting
+        # for data or (data already there) yielding once; not a checkpoint and a wait
+        await trio.lowlevel.checkpoint_if_cancelled()
+        waited = False
         while True:
             if self._closed:
                 raise trio.ClosedResourceError("this end is closed")
-            if self._in.data:
+            if self._in.data or self._in.eof:
+                if not waited:
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                if self._closed:
+                    raise trio.ClosedResourceError("this end is closed")
+                if not self._in.data:
+                    return b""
                 size = max_bytes or len(self._in.data)
                 chunk = bytes(self._in.data[:size])
                 del self._in.data[:size]
                 self._in.changed()  # room for the writer
                 return chunk
-            if self._in.eof:
-                return b""
             await self._in.waiters.park()
+            waited = True
 
     async def send_eof(self) -> None:
         await trio.lowlevel.checkpoint()
