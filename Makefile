@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit serve clean
+.PHONY: demo test lint typecheck unit serve bench bench-deps clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -32,6 +32,27 @@ unit: $(STAMP)
 ## serve: run the reference server on http://127.0.0.1:8000 (data in ringlab.db)
 serve: $(STAMP)
 	$(BIN)/ringlab serve
+
+## bench: the quick versions of every benchmark (a few minutes); results in bench/RESULTS.md
+bench: $(STAMP) bench-deps
+	cd bench && ../$(BIN)/python link_bench.py --quick
+	cd bench && ../$(BIN)/python virtual_bench.py --visitors 100
+	cd bench && ../$(BIN)/python server_bench.py --quick
+	cd bench && ../$(BIN)/python loadgen_bench.py --quick
+
+## bench-deps: the peers ringlab is compared with: Locust (its own venv) and Artillery (npm)
+bench-deps: bench/.venv-locust/.installed bench/node_modules/.installed
+
+bench/.venv-locust/.installed:
+	$(PY) -m venv bench/.venv-locust
+	bench/.venv-locust/bin/pip install --quiet 'locust>=2.30' 'websocket-client>=1.8'
+	touch $@
+
+# no browser download (the Playwright engine Artillery pulls in would fetch one): ws only
+bench/node_modules/.installed:
+	cd bench && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --silent --no-audit --no-fund \
+		--no-save artillery@2
+	touch $@
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
