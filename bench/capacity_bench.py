@@ -64,7 +64,7 @@ def step(clients: int, ramp: float, hold: float) -> dict[str, float]:
         with server_process(db) as (url, _pid):
             started = time.monotonic()
             run(scenario(url, clients, ramp, hold), progress=progress)
-    held = [(t, c) for t, c in ticks if t - started > ramp + 2]
+    held = [(t, c) for t, c in ticks if ramp + 2 < t - started < ramp + hold]
     late = [b[0] - a[0] - TICK for a, b in itertools.pairwise(held)]
     return {
         "connected": min((c for _, c in held), default=0),
