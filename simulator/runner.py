@@ -192,18 +192,33 @@ async def _end_of_run(
 ) -> None:
     """At ``duration`` actors start nothing new; what is in flight gets ``drain`` s. Then
     actors leave one at a time, in a fixed order, so their goodbyes log the same way on
-    every run of a seed; then the rest stops."""
+    every run of a seed; then the rest stops. Visitors leave first: a call still ringing
+    ends with its visitor (the consoles hear ``ring_stop``), as it would on a real site,
+    instead of consoles closing mid-ring."""
     await stage.sleep_until(duration)
     stage.closing = True
     await trio.sleep(drain)
-    for actor, actor_scope in actors:
-        leave = getattr(actor, "leave", None)
-        if leave is not None:
-            await leave()
-        actor_scope.cancel()
-        if not stage.precise:  # virtual time: each goodbye settles before the next one
-            with trio.move_on_after(1.0):
-                await trio.testing.wait_all_tasks_blocked()
+    visitors = [a for a in actors if isinstance(a[0], VirtualVisitor)]
+    others = [a for a in actors if not isinstance(a[0], VirtualVisitor)]
+    for group in (visitors, others):
+        if stage.precise:  # real clock: all at once (one by one, each waits for its link)
+            async with trio.open_nursery() as leaving:
+                for actor, actor_scope in group:
+                    leaving.start_soon(_leave, actor, actor_scope)
+        else:  # virtual time: each goodbye settles before the next one
+            for actor, actor_scope in group:
+                await _leave(actor, actor_scope)
+                with trio.move_on_after(1.0):
+                    await trio.testing.wait_all_tasks_blocked()
+        if group is visitors:
+            await trio.sleep(min(drain, 1.0))  # their goodbyes reach the consoles first
+    scope.cancel()
+
+
+async def _leave(actor: Any, scope: trio.CancelScope) -> None:
+    leave = getattr(actor, "leave", None)
+    if leave is not None:
+        await leave()
     scope.cancel()
 
 

@@ -109,12 +109,13 @@ class VirtualVisitor:
         self._unloaded = True
         with trio.move_on_after(1.0):
             await self.wire.send(p.Bye())
+            await self.wire.flushed()  # as TCP would deliver it after the page is gone
         self.wire.close()
         self.stage.log(ev.Connection(t=self.stage.now(), actor=self.name, state="left"))
 
     async def leave(self) -> None:
-        """The run is over: leave the page now (the runner calls this, one actor at a time,
-        so that every run of a seed ends the same way)."""
+        """The run is over: leave the page now (the runner calls this, in virtual time one
+        actor at a time, so that every run of a seed ends the same way)."""
         if self.pages_seen:
             await self._unload()
 

@@ -108,6 +108,11 @@ class Wire:
         ):
             await self._write(ws, message)  # if it fails, the reader reconnects
 
+    async def flushed(self) -> None:
+        """Wait until what was sent has crossed the link (a page's ``bye`` before it goes)."""
+        if self.link is not None:
+            await self.link.flushed()
+
     def switch(self, spec: LinkSpec) -> None:
         """Use ``spec`` from now on: the live connection's toxics are replaced at once."""
         self.spec = spec

@@ -246,11 +246,15 @@ class Link(trio.abc.HalfCloseableStream):
             nursery.start_soon(self._read_down)
             nursery.start_soon(self._deliver_down)
 
+    async def flushed(self) -> None:
+        """Wait until everything written so far has crossed the link (or it was reset)."""
+        while self.pipes["up"].queue and not self._reset:
+            await self._user["up"].event.wait()
+
     async def _drain(self, linger: float) -> None:
         """After a close, let what was written reach the far end, for ``linger`` s at most."""
         with trio.move_on_after(linger):
-            while self.pipes["up"].queue and not self._reset:
-                await self._user["up"].event.wait()
+            await self.flushed()
 
     # ------------------------------------------------------------ Stream
 
