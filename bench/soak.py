@@ -25,6 +25,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from machine import append_results
 
@@ -139,6 +140,8 @@ def soak_real(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[st
         tracebacks = log.read().count("Traceback")
         log.close()
     m = metrics(events)
+    if m["lost_messages"] or m["duplicated_messages"] or m["reordered_messages"]:
+        keep_report(loaded, events)
     samples = sampler.samples
     per_hour, noise = slope(samples)
     conns = [s[3] for s in samples[int(len(samples) * WARM_UP) :]] or [0]
@@ -209,6 +212,17 @@ def soak_virtual(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple
         ("wall time", f"{wall:.0f} s for {args.minutes * 60:.0f} simulated s", ""),
     ]
     return facts, rows
+
+
+def keep_report(loaded: Any, events: list[Any]) -> None:
+    """A failed soak's full report (events.jsonl, per-call table, charts), to find out why."""
+    from simulator.report import write_report
+
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = ROOT / "reports" / f"soak-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    write_report(out, loaded, events)
+    print(f"the run's report, to see what was lost: {out}")
 
 
 def _progress():
