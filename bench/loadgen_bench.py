@@ -1,10 +1,12 @@
 """Load-generation cost: ringlab against Locust and Artillery, driving the same visitor flow
 against the same reference server, in one run, alternating.
 
-    python bench/loadgen_bench.py [--clients 1000] [--over 20] [--rounds 3] [--quick]
+    python bench/loadgen_bench.py [--clients 1000] [--over 60] [--rounds 3] [--quick]
 
 The flow, for every virtual client: connect, hello, call, wait until an operator accepts
-(the room opens), then 10 chat messages, each answered before a 1 s think, then leave.
+(the room opens), then 10 chat messages, each after a 2 s think and answered, then leave.
+Arrivals are spread so that the server is far from saturated (~400 messages/s at most for
+1,000 clients over 60 s): what is measured is the load generators.
 Twenty operator bots in this process accept the calls and close each chat after its tenth
 message. Each tool runs as its own process:
 
@@ -16,7 +18,7 @@ message. Each tool runs as its own process:
 Measured per tool: CPU seconds (user + system, the whole process tree) and peak RSS (the
 tree, sampled every 50 ms), both per 1,000 clients; flows completed; and the timing error
 it adds: from the server's own timestamps (SQLite), the gap between a client's consecutive
-messages minus the 1 s think (so it holds the reply's round trip plus the tool's lateness).
+messages minus the 2 s think (so it holds the reply's round trip plus the tool's lateness).
 ``make bench-deps`` installs Locust and Artillery.
 """
 
@@ -44,6 +46,7 @@ LOCUST = HERE / ".venv-locust" / "bin" / "locust"
 ARTILLERY = HERE / "node_modules" / ".bin" / "artillery"
 BOTS = 20
 MESSAGES = 10
+THINK = 2.0  # seconds; the same in loadgen/visitor_locust.py and visitor_artillery.yml
 
 RINGLAB_RUN = """
 import sys
@@ -57,7 +60,7 @@ run(parse(json.loads(sys.argv[1])))
 def ringlab_scenario(url: str, clients: int, over: float) -> dict[str, Any]:
     return {
         "name": "loadgen",
-        "duration": f"{over + 25:g}s",
+        "duration": f"{over + 40:g}s",
         "clock": "real",
         "server": {"target": url.replace("ws://", "http://")},
         "visitors": [
@@ -68,7 +71,7 @@ def ringlab_scenario(url: str, clients: int, over: float) -> dict[str, Any]:
                 "link": "latency=0ms",
                 "call": 1,
                 "messages": MESSAGES,
-                "think": "1s",
+                "think": f"{THINK:g}s",
                 "stay": "0s",
                 "patience": "60s",
             }
@@ -85,7 +88,7 @@ def command(tool: str, url: str, clients: int, over: float) -> list[str]:
             str(LOCUST),
             *("-f", str(HERE / "loadgen" / "visitor_locust.py"), "--headless"),
             *("-u", str(clients), "-r", f"{clients / over:g}"),
-            *("--run-time", f"{over + 25:g}s", "--host", url, "--only-summary"),
+            *("--run-time", f"{over + 40:g}s", "--host", url, "--only-summary"),
         ]
     overrides = {"config": {"phases": [{"duration": over, "arrivalCount": clients}]}}
     return [
@@ -158,7 +161,7 @@ def timing_error(db: str) -> tuple[list[float], int]:
     rooms: dict[str, list[float]] = {}
     for room, at in rows:
         rooms.setdefault(room, []).append(at)
-    gaps = [b - a - 1.0 for ats in rooms.values() for a, b in itertools.pairwise(ats)]
+    gaps = [b - a - THINK for ats in rooms.values() for a, b in itertools.pairwise(ats)]
     return gaps, sum(len(ats) == MESSAGES for ats in rooms.values())
 
 
@@ -237,13 +240,13 @@ def median(runs: list[dict[str, float]], key: str) -> float:
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--over", type=float, default=20.0, help="seconds over which they arrive")
+    parser.add_argument("--over", type=float, default=60.0, help="seconds over which they arrive")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tools", default="ringlab,locust,artillery")
-    parser.add_argument("--quick", action="store_true", help="200 clients, one round")
+    parser.add_argument("--quick", action="store_true", help="200 clients over 20 s, one round")
     args = parser.parse_args()
     if args.quick:
-        args.clients, args.rounds = 200, 1
+        args.clients, args.over, args.rounds = 200, 20.0, 1
     missing = [str(p) for p in (LOCUST, ARTILLERY) if not p.exists()]
     if missing:
         sys.exit(f"missing {', '.join(missing)}: run `make bench-deps` first")

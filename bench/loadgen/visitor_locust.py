@@ -1,6 +1,7 @@
 """Locust: the benchmark's visitor flow as a Locust user on websocket-client (run by
 bench/loadgen_bench.py). Each user: connect, hello, call, wait for the room, then 10
-messages, each answered (``ok``) before a 1 s think; then bye. Once per user."""
+messages, each after a 2 s think and answered (``ok``); then bye. Once per user: then it
+idles until the run ends (a user that stops would be started again)."""
 
 import json
 import time
@@ -9,10 +10,13 @@ import uuid
 import gevent
 import websocket
 from locust import User, task
-from locust.exception import StopUser
+
+THINK = 2.0
 
 
 class Visitor(User):
+    done = False
+
     def _until(self, ws, want):
         while True:
             message = json.loads(ws.recv())
@@ -33,6 +37,10 @@ class Visitor(User):
 
     @task
     def chat(self):
+        if self.done:
+            gevent.sleep(60)
+            return
+        self.done = True
         started = time.perf_counter()
         ws = websocket.create_connection(f"{self.host}/ws/visitor")
         hello = {
@@ -50,11 +58,10 @@ class Visitor(User):
         room = self._until(ws, lambda m: m["type"] == "room_opened")["room"]["room"]
         self._timed("call", started)
         for i in range(10):
-            gevent.sleep(1.0)
+            gevent.sleep(THINK)
             started = time.perf_counter()
             ws.send(json.dumps({"type": "send", "id": f"m{i}", "room": room, "text": f"hi {i}"}))
             self._until(ws, lambda m, ref=f"m{i}": m["type"] == "ok" and m.get("ref") == ref)
             self._timed("send", started)
         ws.send('{"type":"bye"}')
         ws.close()
-        raise StopUser()
