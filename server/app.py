@@ -197,16 +197,18 @@ class ChatServer:
         Hypercorn never closes a WebSocket itself (it cancels it after its graceful timeout,
         and the client would see a dropped connection instead of a going-away close)."""
         self.going = True
-        for conn in list(self.live):
-            conn.close(1001, "server shutting down")
+        self._close_all()
         with trio.move_on_after(GOING_AWAY_WAIT):
             if self.live:
                 await self.all_closed.wait()
 
     async def stop(self) -> None:
+        self._close_all()  # any still open (going_away gave up waiting, or never ran)
+        await self.store.close()
+
+    def _close_all(self) -> None:
         for conn in list(self.live):
             conn.close(1001, "server shutting down")
-        await self.store.close()
 
     async def _fire(self, key: Key) -> None:
         async with self.lock:
