@@ -64,14 +64,15 @@ class FrameError(Exception):
         self.ref = ref
 
 
-class _Msg(msgspec.Struct, tag_field="type", omit_defaults=True):
-    """Base of every wire message."""
+class _Msg(msgspec.Struct, tag_field="type", omit_defaults=True, gc=False):
+    """Base of every wire message. Messages are plain data, never in a reference cycle:
+    ``gc=False`` keeps the ones held in replay buffers out of every garbage collection."""
 
 
 # ---------------------------------------------------------------- shared parts
 
 
-class Party(msgspec.Struct, frozen=True):
+class Party(msgspec.Struct, frozen=True, gc=False):
     """Who said or did something in a room."""
 
     role: Role
@@ -79,7 +80,7 @@ class Party(msgspec.Struct, frozen=True):
     name: str
 
 
-class VisitorInfo(msgspec.Struct, frozen=True):
+class VisitorInfo(msgspec.Struct, frozen=True, gc=False):
     """A visitor on the site, as operators see it (`at` fields: Unix seconds)."""
 
     id: str
@@ -91,13 +92,13 @@ class VisitorInfo(msgspec.Struct, frozen=True):
     pages: int
 
 
-class OperatorInfo(msgspec.Struct, frozen=True):
+class OperatorInfo(msgspec.Struct, frozen=True, gc=False):
     id: str
     name: str
     status: Status
 
 
-class MessageItem(msgspec.Struct, frozen=True, rename={"sender": "from"}):
+class MessageItem(msgspec.Struct, frozen=True, rename={"sender": "from"}, gc=False):
     """One chat message of a room's history."""
 
     room: str
@@ -107,7 +108,7 @@ class MessageItem(msgspec.Struct, frozen=True, rename={"sender": "from"}):
     at: float
 
 
-class RingInfo(msgspec.Struct, frozen=True):
+class RingInfo(msgspec.Struct, frozen=True, gc=False):
     call: str
     visitor: VisitorInfo
     button: str
@@ -115,7 +116,7 @@ class RingInfo(msgspec.Struct, frozen=True):
     started_at: float
 
 
-class RoomInfo(msgspec.Struct, frozen=True):
+class RoomInfo(msgspec.Struct, frozen=True, gc=False):
     room: str
     visitor: VisitorInfo
     operators: list[Party]
@@ -124,13 +125,13 @@ class RoomInfo(msgspec.Struct, frozen=True):
     invitation: str | None = None
 
 
-class RoomInviteInfo(msgspec.Struct, frozen=True, rename={"sender": "from"}):
+class RoomInviteInfo(msgspec.Struct, frozen=True, rename={"sender": "from"}, gc=False):
     room: str
     sender: Party
     visitor: VisitorInfo
 
 
-class InvitationInfo(msgspec.Struct, frozen=True):
+class InvitationInfo(msgspec.Struct, frozen=True, gc=False):
     invitation: str
     operator: Party
     text: str

@@ -17,7 +17,12 @@ from pathlib import Path
 import msgspec
 
 
-class Event(msgspec.Struct, tag_field="kind", omit_defaults=True):
+class Event(msgspec.Struct, tag_field="kind", omit_defaults=True, gc=False):
+    """One logged fact at ``t`` (seconds since the start). Plain data, never in a reference
+    cycle, so not tracked by the garbage collector (``gc=False``): a long run logs millions
+    of them, and each full collection walked them all (pauses of up to 1.4 s at 2,000
+    clients, every timer of the run that late)."""
+
     t: float
 
 
