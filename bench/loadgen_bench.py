@@ -62,7 +62,9 @@ def ringlab_scenario(url: str, clients: int, over: float) -> dict[str, Any]:
         "name": "loadgen",
         "duration": f"{over + 40:g}s",
         "clock": "real",
-        "server": {"target": url.replace("ws://", "http://")},
+        # a run against a target applies its server settings: as many chats per operator
+        # as the bots are given (the default, 5, would leave calls waiting)
+        "server": {"target": url.replace("ws://", "http://"), "max_chats": clients},
         "visitors": [
             {
                 "name": "v",
