@@ -18,7 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, connect_websocket_url
@@ -124,24 +124,31 @@ async def prepare_db(db: str, operators: int, max_chats: int) -> list[str]:
     return tokens
 
 
+#: The benchmarks' server config: abuse limits off (every client is on loopback, and the
+#: benchmarks send as fast as they can).
+LIMITS_OFF = (
+    "[limits]\nframe_rate = 0\nconnections_per_address = 0\nlogin_rate = 0\n"
+    "login_failure_rate = 0\n"
+)
+
+
 @contextlib.contextmanager
-def server_process(db: str) -> Iterator[tuple[str, int]]:
-    """``ringlab serve`` on a free loopback port with the abuse limits off (every client is
-    on loopback, and the benchmarks send as fast as they can): (ws url, pid)."""
+def server_process(
+    db: str, config: str = LIMITS_OFF, log: IO[str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """``ringlab serve`` on a free loopback port with ``config`` (TOML text), its output to
+    ``log`` (default: discarded), until the block ends: (ws url, pid)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="ringlab-bench-") as tmp:
-        config = Path(tmp) / "bench.toml"
-        config.write_text(
-            "[limits]\nframe_rate = 0\nconnections_per_address = 0\nlogin_rate = 0\n"
-            "login_failure_rate = 0\n"
-        )
+        config_file = Path(tmp) / "bench.toml"
+        config_file.write_text(config)
         proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "simulator.cli", "serve", "--port", str(port)),
-                *("--db", db, "--config", str(config)),
+                *("--db", db, "--config", str(config_file)),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
         )
         try:
             for _ in range(200):

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from machine import append_results
+from peers import server_process
 
 from simulator.checks import metrics
 from simulator.runner import run
@@ -53,12 +52,6 @@ def scaled(clients: int, minutes: float, operators: int, seed: int, clock: str, 
     if url:
         overrides["server.target"] = url
     return load(SCENARIO, overrides)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Sampler(threading.Thread):
@@ -98,29 +91,31 @@ def slope(samples: list[tuple[float, float, float, int]]) -> tuple[float, float]
     return fit.slope * 3600, statistics.stdev(residuals)
 
 
+def delivery_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What both clocks report: messages and reconnects."""
+    return [
+        (
+            "messages delivered / lost / duplicated / reordered",
+            f"{m['messages.expected']:.0f} / {m['lost_messages']:.0f} / "
+            f"{m['duplicated_messages']:.0f} / {m['reordered_messages']:.0f}",
+            "lost 0",
+        ),
+        (
+            "reconnects / resumes / snapshots",
+            f"{m['reconnects']:.0f} / {m['resumes']:.0f} / {m['snapshots']:.0f}",
+            "",
+        ),
+    ]
+
+
 def soak_real(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="ringlab-soak-") as tmp:
-        config = Path(tmp) / "soak.toml"
-        config.write_text("[limits]\nconnections_per_address = 0\nlogin_rate = 0\n")
         log = open(Path(tmp) / "server.log", "w+")  # noqa: SIM115  # read back at the end
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "simulator.cli", "serve", "--port", str(port)),
-                *("--db", str(Path(tmp) / "soak.db"), "--config", str(config)),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            sampler = Sampler(server.pid, url, args.sample)
+        # the per-address limits off (every client is on loopback); the frame rate stays on
+        config = "[limits]\nconnections_per_address = 0\nlogin_rate = 0\n"
+        with server_process(str(Path(tmp) / "soak.db"), config, log) as (ws_url, pid):
+            url = ws_url.replace("ws://", "http://")
+            sampler = Sampler(pid, url, args.sample)
             sampler.start()
             loaded = scaled(args.clients, args.minutes, args.operators, args.seed, "real", url)
             started = time.monotonic()
@@ -133,9 +128,6 @@ def soak_real(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[st
                     for line in r.read().decode().splitlines()
                     if 'code="internal"' in line and not line.startswith("#")
                 )
-        finally:
-            server.terminate()
-            server.wait(30)
         log.seek(0)
         tracebacks = log.read().count("Traceback")
         log.close()
@@ -157,17 +149,7 @@ def soak_real(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[st
             f"mean {statistics.fmean(conns):.0f}, max {max(conns)}",
             f"~{args.clients}",
         ),
-        (
-            "messages delivered / lost / duplicated / reordered",
-            f"{m['messages.expected']:.0f} / {m['lost_messages']:.0f} / "
-            f"{m['duplicated_messages']:.0f} / {m['reordered_messages']:.0f}",
-            "lost 0",
-        ),
-        (
-            "reconnects / resumes / snapshots",
-            f"{m['reconnects']:.0f} / {m['resumes']:.0f} / {m['snapshots']:.0f}",
-            "",
-        ),
+        *delivery_rows(m),
         (
             "server errors (internal error frames + tracebacks)",
             f"{internal:.0f} + {tracebacks}",
@@ -198,17 +180,7 @@ def soak_virtual(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple
         "errors": 0.0,
     }
     rows = [
-        (
-            "messages delivered / lost / duplicated / reordered",
-            f"{m['messages.expected']:.0f} / {m['lost_messages']:.0f} / "
-            f"{m['duplicated_messages']:.0f} / {m['reordered_messages']:.0f}",
-            "lost 0",
-        ),
-        (
-            "reconnects / resumes / snapshots",
-            f"{m['reconnects']:.0f} / {m['resumes']:.0f} / {m['snapshots']:.0f}",
-            "",
-        ),
+        *delivery_rows(m),
         ("wall time", f"{wall:.0f} s for {args.minutes * 60:.0f} simulated s", ""),
     ]
     return facts, rows
