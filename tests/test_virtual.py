@@ -101,8 +101,11 @@ def agreement_scenario(clock):
 
 
 async def test_virtual_and_real_clock_agree_on_ring_stop_latency():
-    """Stated tolerance: 25 ms + 10 % of the value. The virtual clock charges nothing for
-    CPU time, the real one does: on this machine a few milliseconds per ring stop."""
+    """Stated tolerance (docs/virtual.md): the virtual clock charges nothing for CPU time and
+    the real one does, so real is never earlier than virtual by more than 5 ms of timer
+    rounding, and at most 60 ms + 10 % later. On this machine the real clock adds 20-35 ms
+    at the acceptor (its accept and the answer cross one busy event loop, and the store
+    writes in a worker thread) and 5-10 ms at the other consoles."""
     with trio.fail_after(60):
         real = metrics((await run_scenario(agreement_scenario("real"), drain=1.0)).events)
     virtual = metrics(
@@ -110,9 +113,11 @@ async def test_virtual_and_real_clock_agree_on_ring_stop_latency():
     )
     for name in ("ring_stop.acceptor.p50", "ring_stop.acceptor.p95", "ring_stop.others.p50",
                  "ring_stop.others.p95"):  # fmt: skip
-        assert virtual[name] is not None and real[name] is not None
-        assert virtual[name] == pytest.approx(real[name], abs=0.025, rel=0.10), name
+        v, r = virtual[name], real[name]
+        assert v is not None and r is not None
+        assert v - 0.005 <= r <= v * 1.10 + 0.060, (name, v, r)
     assert virtual["ring_stop.acceptor.p50"] == pytest.approx(0.300, abs=0.002)  # up + down
+    assert virtual["ring_stop.others.p50"] == pytest.approx(0.150, abs=0.002)  # down
 
 
 def test_seed_ranges_are_parsed_or_refused_with_what_was_expected():
