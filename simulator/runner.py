@@ -8,6 +8,7 @@ The run writes its raw event log; metrics come afterwards from
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import signal
@@ -22,6 +23,7 @@ from trio.testing import MockClock
 
 from server import protocol as p
 
+from . import collector
 from . import events as ev
 from .actors.operator import OperatorLogin, VirtualOperator
 from .actors.stage import Stage
@@ -105,50 +107,56 @@ async def run_scenario(
             log.extend(_server_events(stage_box["stage"].now(), event, fields))
 
     seed = Stage.derive(s.seed, "server") if virtual else None
-    async with open_server_under_test(loaded, observe, net, seed, server_db) as server:
-        await prepare(server.url, loaded, PASSWORD, net)
-        stage = Stage(
-            url=server.url,
-            t0=trio.current_time(),
-            seed=s.seed,
-            log=log.append,
-            link_for=loaded.link,
-            precise=not virtual,  # virtual time needs no timer slack
-            server=s.server,
-            net=net,
-        )
-        stage_box["stage"] = stage
-        rng = random.Random(stage.seed_for("timetable"))
-        operators = [
-            VirtualOperator(stage, group, i, OperatorLogin(f"{group.name}-{i}", PASSWORD))
-            for group in s.operators
-            for i in range(group.count)
-        ]
-        visitors = [
-            VirtualVisitor(stage, group, i, at)
-            for group in s.visitors
-            for i, at in enumerate(arrivals(group, s.duration.seconds, rng))
-        ]
-        actors = {op.name: op for op in operators} | {v.name: v for v in visitors}
-        interrupted = trio.Event()
-        async with trio.open_nursery() as nursery:
-            # started either way: the same tasks make the same run of a seed
-            nursery.start_soon(
-                _watch_interrupt, nursery.cancel_scope, interrupted, stop_on_interrupt
+    # the real clock: long-lived objects are frozen, so the collector's full passes stay
+    # short (see simulator/collector.py)
+    with contextlib.nullcontext() if virtual else collector.frozen_while_running():
+        async with open_server_under_test(loaded, observe, net, seed, server_db) as server:
+            await prepare(server.url, loaded, PASSWORD, net)
+            stage = Stage(
+                url=server.url,
+                t0=trio.current_time(),
+                seed=s.seed,
+                log=log.append,
+                link_for=loaded.link,
+                precise=not virtual,  # virtual time needs no timer slack
+                server=s.server,
+                net=net,
             )
-            playing: list[tuple[Any, trio.CancelScope]] = []
-            nursery.start_soon(
-                _end_of_run, stage, s.duration.seconds, drain, playing, nursery.cancel_scope
-            )
-            for op in operators:
-                playing.append((op, await nursery.start(_play, op.run)))
-            await trio.sleep(0.5)  # operators log in before the first visitor arrives
-            for visitor in visitors:
-                playing.append((visitor, await nursery.start(_play, visitor.run)))
-            for fault in s.faults:
-                nursery.start_soon(_apply_fault, stage, loaded, fault, actors, server)
-            nursery.start_soon(_report_progress, stage, log, progress)
-        return Run(log, partial=interrupted.is_set())
+            stage_box["stage"] = stage
+            rng = random.Random(stage.seed_for("timetable"))
+            operators = [
+                VirtualOperator(stage, group, i, OperatorLogin(f"{group.name}-{i}", PASSWORD))
+                for group in s.operators
+                for i in range(group.count)
+            ]
+            visitors = [
+                VirtualVisitor(stage, group, i, at)
+                for group in s.visitors
+                for i, at in enumerate(arrivals(group, s.duration.seconds, rng))
+            ]
+            actors = {op.name: op for op in operators} | {v.name: v for v in visitors}
+            interrupted = trio.Event()
+            async with trio.open_nursery() as nursery:
+                # started either way: the same tasks make the same run of a seed
+                nursery.start_soon(
+                    _watch_interrupt, nursery.cancel_scope, interrupted, stop_on_interrupt
+                )
+                playing: list[tuple[Any, trio.CancelScope]] = []
+                nursery.start_soon(
+                    _end_of_run, stage, s.duration.seconds, drain, playing, nursery.cancel_scope
+                )
+                for op in operators:
+                    playing.append((op, await nursery.start(_play, op.run)))
+                await trio.sleep(0.5)  # operators log in before the first visitor arrives
+                for visitor in visitors:
+                    playing.append((visitor, await nursery.start(_play, visitor.run)))
+                for fault in s.faults:
+                    nursery.start_soon(_apply_fault, stage, loaded, fault, actors, server)
+                nursery.start_soon(_report_progress, stage, log, progress)
+                if not virtual:
+                    last = max((v.intended for v in visitors), default=0.0)
+                    nursery.start_soon(_crowd_in, stage, last + collector.SETTLE)
+            return Run(log, partial=interrupted.is_set())
 
 
 def _server_events(t: float, event: str, fields: dict[str, Any]) -> list[ev.Event]:
@@ -231,6 +239,11 @@ async def _watch_interrupt(scope: trio.CancelScope, interrupted: trio.Event, on:
             interrupted.set()
             scope.cancel()
             return
+
+
+async def _crowd_in(stage: Stage, at: float) -> None:
+    await stage.sleep_until(at)
+    collector.crowd_in()
 
 
 async def _report_progress(

@@ -1,5 +1,6 @@
 """Scenarios end to end on the real clock against the embedded server (short runs)."""
 
+import gc
 import json
 import struct
 import subprocess
@@ -68,6 +69,22 @@ async def test_slow_operator_uplink_keeps_the_ring_going_after_accept():
     for m in (clean, slow):
         assert (m["lost_messages"], m["duplicated_messages"], m["double_accepts"]) == (0, 0, 0)
         assert m["messages.expected"] > 0 and m["rings_never_stopped"] == 0
+
+
+async def test_a_real_clock_run_freezes_its_crowd_once_in_and_unfreezes_at_the_end():
+    """Full collections walk only what came after the crowd (simulator/collector.py)."""
+    seen: list[tuple[float, int]] = []
+    before = gc.get_freeze_count()
+    result = await run_scenario(
+        scenario("gc", duration="4s"),
+        drain=0.5,
+        progress=lambda t, counts: seen.append((t, gc.get_freeze_count())),
+    )
+    assert metrics(result.events)["lost_messages"] == 0
+    early = [n for t, n in seen if t < 2.5]  # visitors arrive over 1 s; settled at 3 s
+    late = [n for t, n in seen if t > 3.5]
+    assert early and late and max(early) < min(late)  # the crowd's objects joined at 3 s
+    assert before == 0 and gc.get_freeze_count() == 0  # nothing stays frozen after the run
 
 
 async def test_pinned_button_code_merges_visitors_in_legacy_only():

@@ -2,9 +2,11 @@
 clock: rate windows pass in no real time)."""
 
 import dataclasses
+import inspect
 import logging
 import re
 
+import hypercorn.trio.tcp_server
 import pytest
 import trio
 from trio_websocket import ConnectionClosed
@@ -14,6 +16,7 @@ from server import demo
 from server import protocol as p
 from server.app import create_app
 from server.limits import Limits
+from server.serve import READ_SIZE
 
 VISITOR = dict(account=demo.ACCOUNT, button=demo.BUTTON, url="http://shop/")
 
@@ -128,6 +131,14 @@ async def test_frames_beyond_hypercorns_buffer_close_1009_and_smaller_oversize_g
             while True:
                 await ws.get_message()
         assert closed.value.reason.code == 1009
+
+
+def test_hypercorn_reads_sockets_in_small_pieces():
+    """server/serve.py sets Hypercorn's read size, a module constant: should Hypercorn rename
+    or stop reading it, the setting would silently do nothing and the heap fragment again
+    (see READ_SIZE)."""
+    assert hypercorn.trio.tcp_server.MAX_RECV == READ_SIZE < 1 << 16
+    assert "receive_some(MAX_RECV)" in inspect.getsource(hypercorn.trio.tcp_server.TCPServer)
 
 
 async def test_no_token_or_password_reaches_the_logs(autojump_clock, caplog):

@@ -55,24 +55,39 @@ class Pipe:
                 return t
             t = held
 
+    def next_deadline(self) -> float | None:
+        """The earliest toxic deadline (a reset due at a set time), if any."""
+        if self.broken:
+            return None
+        return min_time(*(toxic.deadline() for toxic in self.toxics.values()))
+
     def next_wakeup(self, now: float) -> float | None:
         """When :meth:`pop_due` next has something to do, or None if only a push can wake it."""
         if self.broken:
             return None
-        times = [d for toxic in self.toxics.values() if (d := toxic.deadline()) is not None]
+        wake = self.next_deadline()
         if self.queue:
-            times.append(self._open_at(max(self.queue[0].at, now)))
-        return min(times, default=None)
+            wake = min_time(wake, self._open_at(max(self.queue[0].at, now)))
+        return wake
+
+    def expired(self, now: float) -> bool:
+        """True if a toxic's deadline has come and it breaks the connection: then nothing
+        more passes."""
+        if self.broken:
+            return False
+        for toxic in list(self.toxics.values()):
+            deadline = toxic.deadline()
+            if deadline is not None and deadline <= now and toxic.expire(now):
+                self.broken = True
+                return True
+        return False
 
     def pop_due(self, now: float) -> list[Segment]:
         """Segments due at ``now``, in order; a ``reset`` segment means the connection breaks."""
         if self.broken:
             return []
-        for toxic in list(self.toxics.values()):
-            deadline = toxic.deadline()
-            if deadline is not None and deadline <= now and toxic.expire(now):
-                self.broken = True
-                return [Segment(now, b"", "reset", now)]
+        if self.expired(now):
+            return [Segment(now, b"", "reset", now)]
         due: list[Segment] = []
         if not self.queue or self.queue[0].at > now or self._open_at(now) > now:
             return due
@@ -91,3 +106,8 @@ class Pipe:
                 self.broken = True
                 break
         return due
+
+
+def min_time(*times: float | None) -> float | None:
+    """The earliest of the times given, ignoring None (None if there are none)."""
+    return min((t for t in times if t is not None), default=None)
