@@ -121,6 +121,7 @@ async def run_scenario(
                 precise=not virtual,  # virtual time needs no timer slack
                 server=s.server,
                 net=net,
+                link_faults=any(f.action != "server_restart" for f in s.faults),
             )
             stage_box["stage"] = stage
             rng = random.Random(stage.seed_for("timetable"))

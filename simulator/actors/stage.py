@@ -35,6 +35,9 @@ class Stage:
     precise: bool  # real clock: precise link timers
     server: scenario.Server  # account and button of the visitors' code
     net: Network  # how actors reach the server
+    #: the scenario changes links while it runs (outage, degrade, restore, reset faults):
+    #: then every connection is wrapped in a link, even one with nothing to emulate
+    link_faults: bool = False
     closing: bool = False  # the run is over: start nothing new
     _mids: int = 0
 
@@ -118,6 +121,7 @@ class Stage:
                 ev.Connection(t=self.now(), actor=actor(), state=state, code=code)
             ),
             precise=self.precise,
+            bare_when_clean=not self.link_faults,
             connect=self.net.connect,
             on_frame=self._frame_logger(actor),
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -53,6 +53,7 @@ class Wire:
         on_state: Callable[[str, int], None],
         *,
         precise: bool,
+        bare_when_clean: bool = False,
         on_frame: Callable[[str, Any], None] = lambda direction, message: None,
         connect: Callable[[str, int], Awaitable[trio.abc.Stream]] = trio.open_tcp_stream,
     ) -> None:
@@ -69,6 +70,9 @@ class Wire:
         self.on_frame = on_frame  # every frame, "in" or "out", as it crosses the socket
         self.connect = connect  # the machine's TCP stack, or the virtual network
         self.precise = precise
+        # a link with nothing to emulate, that no fault will change, is left out: the
+        # socket as it is, without the link's two tasks and buffers per connection
+        self.bare_when_clean = bare_when_clean
         self.link: Link | None = None
         self.session: str | None = None
         self.resume_token: str | None = None
@@ -145,16 +149,21 @@ class Wire:
         self.close_code = 0
         stream = await self.connect(self.host, self.port)
         link_rng = random.Random(self.rng.getrandbits(64))
+        toxics = self.spec.toxics()
+        bare = self.bare_when_clean and not toxics
         async with (
-            open_link(
-                stream, link_rng, self.spec.toxics(), precise=self.precise, linger=1.0
-            ) as link,
+            contextlib.nullcontext(None)
+            if bare
+            else open_link(stream, link_rng, toxics, precise=self.precise, linger=1.0) as link,
+            _closing(stream) if bare else contextlib.nullcontext(),
             trio.open_nursery() as nursery,
         ):
             self.link = link
             try:
                 # typed for sockets, but any trio Stream works: the link is one
-                ws = await wrap_client_stream(nursery, cast(Any, link), self.host, self.path)
+                ws = await wrap_client_stream(
+                    nursery, cast(Any, stream if link is None else link), self.host, self.path
+                )
                 self._nursery = nursery
                 self._unacked, self._ack_timer = 0, False
                 hello = self.hello()
@@ -166,22 +175,26 @@ class Wire:
                         hello = msgspec.structs.replace(hello, resume_token=self.resume_token)
                 await self._write(ws, hello)
                 dead_after = p.DEAD_PEER_TIMEOUT
-                while True:
-                    with trio.move_on_after(dead_after) as quiet:
+                # one scope whose deadline each frame pushes on (a scope per read was a
+                # tenth of the cancel scopes of a run); it also ends a write stuck that long
+                with trio.CancelScope() as quiet:
+                    while True:
+                        quiet.deadline = trio.current_time() + dead_after
                         frame = await ws.get_message()
-                    if quiet.cancelled_caught:
-                        await ws.aclose()  # dead peer: nothing heard for too long
-                        return welcomed
-                    event = p.decode_event(self.role, frame)
-                    self.on_frame("in", event)
-                    if isinstance(event, p.Welcome):
-                        welcomed = True
-                        dead_after = event.dead_peer_timeout
-                        self._ws = ws
-                        for message in self._welcome(event):  # the server dedupes by id
-                            await self._write(ws, message)
-                        continue
-                    await self._receive(ws, event)
+                        event = p.decode_event(self.role, frame)
+                        self.on_frame("in", event)
+                        if isinstance(event, p.Welcome):
+                            welcomed = True
+                            dead_after = event.dead_peer_timeout
+                            self._ws = ws
+                            for message in self._welcome(event):  # the server dedupes by id
+                                await self._write(ws, message)
+                            continue
+                        await self._receive(ws, event)
+                # a dead peer (nothing heard for too long) answers no close frame, and
+                # trio-websocket's aclose would wait for one forever: drop the connection
+                await trio.aclose_forcefully(ws)
+                return welcomed
             except ConnectionClosed as exc:
                 code = exc.reason.code if exc.reason else None
                 self.close_code = int(code or 0)
@@ -247,3 +260,13 @@ class Wire:
     def close(self) -> None:
         """Stop reconnecting (the actor is leaving)."""
         self.closed_for_good.set()
+
+
+@contextlib.asynccontextmanager
+async def _closing(stream: trio.abc.Stream) -> AsyncIterator[None]:
+    """Close a bare connection's stream at the end, as a link closes what it wraps."""
+    try:
+        yield
+    finally:
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(stream)

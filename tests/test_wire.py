@@ -1,0 +1,90 @@
+"""The simulator's protocol session (simulator/actors/wire.py) against the real app."""
+
+import random
+
+import trio
+from virtual_server import HOST, served
+
+from server import demo
+from server import protocol as p
+from simulator.actors.wire import Wire
+from simulator.link import spec as link_spec
+
+
+async def test_a_clean_link_no_fault_can_reach_is_left_out(autojump_clock):
+    """Nothing to emulate and nothing that will change it: the socket as it is (no link
+    tasks per connection); anything else keeps its link."""
+    cases = [
+        ("latency=0ms", True, False),  # clean, no link faults in the run: bare
+        ("latency=20ms", True, True),  # something to emulate
+        ("latency=0ms", False, True),  # clean, but a fault may change it later
+    ]
+    async with served() as server:
+        for i, (link, bare_when_clean, has_link) in enumerate(cases):
+            welcomed = trio.Event()
+            wire = Wire(
+                f"ws://{HOST}:80",
+                "visitor",
+                lambda i=i: p.VisitorHello(
+                    account=demo.ACCOUNT, button=demo.BUTTON, page_instance=f"pg{i}", url="/"
+                ),
+                link_spec.parse(link),
+                random.Random(i),
+                lambda event, welcomed=welcomed: (
+                    welcomed.set() if isinstance(event, p.Welcome) else None
+                ),
+                lambda state, code: None,
+                precise=False,
+                bare_when_clean=bare_when_clean,
+                connect=lambda host, port: server.net.connect(host, port, "10.0.0.2"),
+            )
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(wire.run)
+                await welcomed.wait()
+                assert (wire.link is not None) == has_link, link
+                reply = await wire.request(p.PlaceCall(id=""))  # the session works either way
+                assert isinstance(reply, p.Ok)
+                nursery.cancel_scope.cancel()
+
+
+async def test_a_server_gone_silent_is_found_dead_in_documented_time(autojump_clock):
+    """A half-open connection seen from the client: nothing more arrives (the link is cut,
+    no reset). The session is given up within the dead-peer timeout of the last frame
+    heard, and the wire connects again."""
+    heard: list[float] = []
+    states: list[tuple[str, float]] = []
+
+    async with served() as server:
+        wire = Wire(
+            f"ws://{HOST}:80",
+            "visitor",
+            lambda: p.VisitorHello(
+                account=demo.ACCOUNT, button=demo.BUTTON, page_instance="pg", url="/"
+            ),
+            link_spec.parse("latency=10ms"),
+            random.Random(1),
+            lambda event: None,
+            lambda state, code: states.append((state, trio.current_time())),
+            precise=False,
+            on_frame=lambda direction, message: (
+                heard.append(trio.current_time()) if direction == "in" else None
+            ),
+            connect=lambda host, port: server.net.connect(host, port, "10.0.0.2"),
+        )
+
+        async def until(state):
+            with trio.fail_after(120):
+                while state not in [s for s, _ in states]:
+                    await trio.sleep(0.1)
+            return next(t for s, t in states if s == state)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wire.run)
+            await until("connected")
+            assert wire.link is not None
+            wire.link.cut(3600)  # silence both ways, no reset
+            last_heard = heard[-1]
+            lost = await until("lost")
+            assert p.DEAD_PEER_TIMEOUT <= lost - last_heard <= p.DEAD_PEER_TIMEOUT + 2
+            await until("resumed")  # on a new link, the same session
+            nursery.cancel_scope.cancel()
