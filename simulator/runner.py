@@ -18,8 +18,6 @@ from functools import partial
 from typing import Any
 
 import trio
-import trio.testing
-from trio.testing import MockClock
 
 from server import protocol as p
 
@@ -32,7 +30,7 @@ from .live import Tally
 from .network import Network, RealNetwork
 from .scenario import Fault, Loaded, ScenarioError, VisitorGroup
 from .servers import ServerUnderTest, open_server_under_test, prepare
-from .virtual import VirtualNetwork
+from .virtual.net import VirtualNetwork
 
 PASSWORD = "virtual-operator"
 #: Seconds after the scenario's duration during which nothing new starts and messages
@@ -215,10 +213,12 @@ async def _end_of_run(
                 for actor, actor_scope in group:
                     leaving.start_soon(_leave, actor, actor_scope)
         else:  # virtual time: each goodbye settles before the next one
+            from trio.testing import wait_all_tasks_blocked  # loaded by virtual runs anyway
+
             for actor, actor_scope in group:
                 await _leave(actor, actor_scope)
                 with trio.move_on_after(1.0):
-                    await trio.testing.wait_all_tasks_blocked()
+                    await wait_all_tasks_blocked()
         if group is visitors:
             await trio.sleep(min(drain, 1.0))  # their goodbyes reach the consoles first
     scope.cancel()
@@ -294,6 +294,8 @@ def run(loaded: Loaded, **options: Any) -> Run:
     """Run a scenario to the end in a fresh trio run, on the clock it asks for."""
     clock = None
     if loaded.clock == "virtual":
+        from trio.testing import MockClock  # not at the top: trio.testing loads pytest
+
         clock = MockClock(autojump_threshold=0)
         # trio picks the order of tasks woken together at random; from the seed, every
         # run of a seed is the same run (private, as trio's own Hypothesis hook uses it)

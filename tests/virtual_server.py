@@ -13,7 +13,8 @@ from server import protocol as p
 from server.app import ServerConfig, create_app
 from server.core.ids import SeededIds
 from server.serve import going_away_after, hypercorn_config
-from simulator.virtual import VirtualNetwork, serve_virtual
+from simulator.virtual.net import VirtualNetwork
+from simulator.virtual.serve import serve_virtual
 
 HOST = "10.0.0.1"
 
