@@ -11,6 +11,23 @@ from simulator.actors.wire import Wire
 from simulator.link import spec as link_spec
 
 
+def visitor_wire(server, link, page="pg", **options):
+    """A visitor page's wire to the served app over ``link``; ``options`` go to Wire."""
+    options = {"on_event": lambda event: None, "on_state": lambda state, code: None} | options
+    return Wire(
+        f"ws://{HOST}:80",
+        "visitor",
+        lambda: p.VisitorHello(
+            account=demo.ACCOUNT, button=demo.BUTTON, page_instance=page, url="/"
+        ),
+        link_spec.parse(link),
+        random.Random(page),
+        precise=False,
+        connect=lambda host, port: server.net.connect(host, port, "10.0.0.2"),
+        **options,
+    )
+
+
 async def test_a_clean_link_no_fault_can_reach_is_left_out(autojump_clock):
     """Nothing to emulate and nothing that will change it: the socket as it is (no link
     tasks per connection); anything else keeps its link."""
@@ -22,21 +39,14 @@ async def test_a_clean_link_no_fault_can_reach_is_left_out(autojump_clock):
     async with served() as server:
         for i, (link, bare_when_clean, has_link) in enumerate(cases):
             welcomed = trio.Event()
-            wire = Wire(
-                f"ws://{HOST}:80",
-                "visitor",
-                lambda i=i: p.VisitorHello(
-                    account=demo.ACCOUNT, button=demo.BUTTON, page_instance=f"pg{i}", url="/"
-                ),
-                link_spec.parse(link),
-                random.Random(i),
-                lambda event, welcomed=welcomed: (
+            wire = visitor_wire(
+                server,
+                link,
+                f"pg{i}",
+                on_event=lambda event, welcomed=welcomed: (
                     welcomed.set() if isinstance(event, p.Welcome) else None
                 ),
-                lambda state, code: None,
-                precise=False,
                 bare_when_clean=bare_when_clean,
-                connect=lambda host, port: server.net.connect(host, port, "10.0.0.2"),
             )
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(wire.run)
@@ -55,21 +65,13 @@ async def test_a_server_gone_silent_is_found_dead_in_documented_time(autojump_cl
     states: list[tuple[str, float]] = []
 
     async with served() as server:
-        wire = Wire(
-            f"ws://{HOST}:80",
-            "visitor",
-            lambda: p.VisitorHello(
-                account=demo.ACCOUNT, button=demo.BUTTON, page_instance="pg", url="/"
-            ),
-            link_spec.parse("latency=10ms"),
-            random.Random(1),
-            lambda event: None,
-            lambda state, code: states.append((state, trio.current_time())),
-            precise=False,
+        wire = visitor_wire(
+            server,
+            "latency=10ms",
+            on_state=lambda state, code: states.append((state, trio.current_time())),
             on_frame=lambda direction, message: (
                 heard.append(trio.current_time()) if direction == "in" else None
             ),
-            connect=lambda host, port: server.net.connect(host, port, "10.0.0.2"),
         )
 
         async def until(state):

@@ -152,10 +152,9 @@ class Wire:
         toxics = self.spec.toxics()
         bare = self.bare_when_clean and not toxics
         async with (
-            contextlib.nullcontext(None)
+            _bare(stream)
             if bare
             else open_link(stream, link_rng, toxics, precise=self.precise, linger=1.0) as link,
-            _closing(stream) if bare else contextlib.nullcontext(),
             trio.open_nursery() as nursery,
         ):
             self.link = link
@@ -263,10 +262,10 @@ class Wire:
 
 
 @contextlib.asynccontextmanager
-async def _closing(stream: trio.abc.Stream) -> AsyncIterator[None]:
-    """Close a bare connection's stream at the end, as a link closes what it wraps."""
+async def _bare(stream: trio.abc.Stream) -> AsyncIterator[None]:
+    """No link (``None``) over ``stream``, closed at the end as a link closes what it wraps."""
     try:
-        yield
+        yield None
     finally:
         with trio.CancelScope(shield=True):
             await trio.aclose_forcefully(stream)
