@@ -13,7 +13,7 @@ import click
 import msgspec
 import trio
 
-from server import demo
+from server import collector, demo
 from server.app import ServerConfig
 from server.config import ConfigError, FileConfig, load_config
 from server.core import Settings
@@ -25,6 +25,8 @@ from .link import ParamError
 from .link import spec as link_spec
 from .proxy import RunningProxy, serve_proxy
 from .proxy.proxies import ProxyError, split_address
+
+log = logging.getLogger("ringlab.serve")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,6 +86,12 @@ def serve(
                     shutdown_trigger=_until_interrupted,
                     task_status=task_status,
                 )
+            )
+            frozen = collector.settle()
+            log.info(
+                "collector: %d startup objects frozen, young threshold %d",
+                frozen,
+                collector.YOUNG_THRESHOLD,
             )
             click.echo(f"ringlab reference server on {running.url}  (Ctrl-C stops)")
             click.echo(f"  operator websocket  {running.ws_url}/ws/operator")

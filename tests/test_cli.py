@@ -52,3 +52,29 @@ def test_proxy_bad_arguments_are_usage_errors():
         result = run("proxy", *args)
         assert result.returncode == 2, args
         assert needle in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_settles_the_collector_and_stops_on_ctrl_c():
+    """The server process freezes what startup made and raises the young threshold
+    (server/collector.py); Ctrl-C still stops it cleanly."""
+    import signal
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [*RINGLAB, "serve", "--port", "0", "--db", ":memory:"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().split()[4]
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as r:
+            assert r.status == 200
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "stopped" in out
+    line = next(x for x in err.splitlines() if "collector:" in x)
+    frozen = int(line.split("collector: ")[1].split()[0])
+    assert frozen > 10_000 and "young threshold 20000" in line
