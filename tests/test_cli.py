@@ -78,3 +78,19 @@ def test_serve_settles_the_collector_and_stops_on_ctrl_c():
     line = next(x for x in err.splitlines() if "collector:" in x)
     frozen = int(line.split("collector: ")[1].split()[0])
     assert frozen > 10_000 and "young threshold 20000" in line
+
+
+def test_a_run_against_a_target_loads_no_server_stack():
+    """`ringlab run --target` and the runner's API stay lean: Quart and Hypercorn load only
+    for `serve`, `proxy` or an embedded server, and httpx leaves its own CLI (rich,
+    pygments) unloaded."""
+    probe = (
+        "import sys, simulator.cli, simulator.runner, simulator.client; "
+        "print(sorted(m for m in ('quart', 'hypercorn', 'pygments', 'httpx._main') "
+        "if sys.modules.get(m)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
