@@ -18,7 +18,7 @@ import gc
 #: Net new tracked objects between young collections (CPython's default: 700).
 YOUNG_THRESHOLD = 20_000
 #: Young collections per middle one (CPython's default: 10).
-MIDDLE_THRESHOLD = 20
+MIDDLE_THRESHOLD = 5
 
 
 def settle() -> int:
