@@ -8,7 +8,7 @@ leaves thousands of short-lived objects alive at each young collection; they are
 die in the old generation and soon trigger the next full pass. In ``bench/server_bench.py``
 (1,000 operators, 1,000 open rooms) the server made ~220 full passes of ~350 ms each and the
 fan-out p99 was ~600 ms. Collecting the young generation less often lets such a burst end
-before the collector looks: 9 full passes, p99 ~150 ms. The price is garbage that waits
+before the collector looks: 9 full passes, p99 150-195 ms. The price is garbage that waits
 longer: the middle generation is kept small, since with 20 young collections per middle one
 (up to ~400k dead objects waiting) the soak's server RSS was 45 % higher after 15 minutes.
 Figures and the settings tried: ``bench/RESULTS.md``.
