@@ -31,7 +31,7 @@ import trio
 from machine import append_results, percentile
 from peers import Peer, cpu_seconds, prepare_db, rss_mib, server_process, visitor_hello
 
-from simulator.collector import crowd_in, frozen_while_running
+from simulator.collector import freeze_all, frozen_while_running
 
 HOLDERS = 10  # operators that hold the open rooms
 
@@ -187,7 +187,7 @@ async def bench_fanout(ns: list[int], rooms: int, calls: int) -> list[tuple[str,
                         await world.operator(token)
                     await trio.sleep(0.5)
                     # the harness's own full collections would be timed as the server's
-                    crowd_in()
+                    freeze_all()
                     base = await floor(world.operators[0], 50)
                     samples = await fanout(world, calls)
                     nursery.cancel_scope.cancel()
@@ -218,7 +218,7 @@ async def bench_messages(
                 world = World(url, nursery)
                 holders = [await world.operator(t) for t in tokens]
                 opened = await open_rooms(world, holders, rooms)
-                crowd_in()
+                freeze_all()
                 for rate in rates:
                     delivered, lat = await throughput(world, opened, rate, seconds)
                     rows.append(

@@ -36,6 +36,9 @@ PASSWORD = "virtual-operator"
 #: Seconds after the scenario's duration during which nothing new starts and messages
 #: already sent still arrive, so the end of a run does not count as loss.
 DRAIN = 5.0
+#: Seconds between progress reports, on the run's clock: ``progress`` is called at
+#: 0, 0.5, 1.0, ... seconds into the run (later only if the run's timers are late).
+PROGRESS_PERIOD = 0.5
 
 
 def check_runnable(loaded: Loaded) -> None:
@@ -105,8 +108,8 @@ async def run_scenario(
             log.extend(_server_events(stage_box["stage"].now(), event, fields))
 
     seed = Stage.derive(s.seed, "server") if virtual else None
-    # the real clock: long-lived objects are frozen, so the collector's full passes stay
-    # short (see simulator/collector.py)
+    # the real clock: what exists at the start (modules, an embedded server's startup)
+    # is frozen, so the collector's full passes stay short (see simulator/collector.py)
     with contextlib.nullcontext() if virtual else collector.frozen_while_running():
         async with open_server_under_test(loaded, observe, net, seed, server_db) as server:
             await prepare(server.url, loaded, PASSWORD, net)
@@ -152,9 +155,10 @@ async def run_scenario(
                 for fault in s.faults:
                     nursery.start_soon(_apply_fault, stage, loaded, fault, actors, server)
                 nursery.start_soon(_report_progress, stage, log, progress)
-                if not virtual:
-                    last = max((v.intended for v in visitors), default=0.0)
-                    nursery.start_soon(_crowd_in, stage, last + collector.SETTLE)
+                if not virtual and s.server.target is not None:
+                    # only with no server in this process: an embedded server's
+                    # connections die as cycles, which frozen would be kept to the end
+                    nursery.start_soon(_keep_frozen)
             return Run(log, partial=interrupted.is_set())
 
 
@@ -242,18 +246,23 @@ async def _watch_interrupt(scope: trio.CancelScope, interrupted: trio.Event, on:
             return
 
 
-async def _crowd_in(stage: Stage, at: float) -> None:
-    await stage.sleep_until(at)
-    collector.crowd_in()
+async def _keep_frozen() -> None:
+    while True:
+        await trio.sleep(collector.PERIOD)
+        collector.freeze_all()
 
 
 async def _report_progress(
     stage: Stage, log: list[ev.Event], progress: Callable[[float, dict[str, int]], None]
 ) -> None:
     tally = Tally()
+    tick = stage.now()
     while True:
         progress(stage.now(), tally.update(log))
-        await trio.sleep(0.5)
+        # on deadlines, not after intervals: the tally's own work must not stretch the
+        # period, so how late a tick comes is the timer's lateness alone
+        tick += PROGRESS_PERIOD
+        await stage.sleep_until(tick)
 
 
 async def _apply_fault(

@@ -15,7 +15,7 @@ from simulator import events as ev
 from simulator.checks import metrics
 from simulator.dist import Dist
 from simulator.runner import check_runnable, run_scenario
-from simulator.scenario import ScenarioError, parse
+from simulator.scenario import Loaded, ScenarioError, parse
 
 
 def scenario(
@@ -71,20 +71,33 @@ async def test_slow_operator_uplink_keeps_the_ring_going_after_accept():
         assert m["messages.expected"] > 0 and m["rings_never_stopped"] == 0
 
 
-async def test_a_real_clock_run_freezes_its_crowd_once_in_and_unfreezes_at_the_end():
-    """Full collections walk only what came after the crowd (simulator/collector.py)."""
-    seen: list[tuple[float, int]] = []
-    before = gc.get_freeze_count()
-    result = await run_scenario(
-        scenario("gc", duration="4s"),
-        drain=0.5,
-        progress=lambda t, counts: seen.append((t, gc.get_freeze_count())),
-    )
-    assert metrics(result.events)["lost_messages"] == 0
-    early = [n for t, n in seen if t < 2.5]  # visitors arrive over 1 s; settled at 3 s
-    late = [n for t, n in seen if t > 3.5]
-    assert early and late and max(early) < min(late)  # the crowd's objects joined at 3 s
-    assert before == 0 and gc.get_freeze_count() == 0  # nothing stays frozen after the run
+async def test_a_real_clock_run_against_a_target_keeps_freezing_what_it_makes():
+    """Full collections walk only the last PERIOD's objects (simulator/collector.py); with
+    the server in the process, only what existed at the start is frozen."""
+
+    async def play(loaded: Loaded) -> list[tuple[int, int]]:
+        seen: list[tuple[int, int]] = []
+        result = await run_scenario(
+            loaded,
+            drain=0.5,
+            progress=lambda t, c: seen.append((gc.get_freeze_count(), len(gc.get_objects(2)))),
+        )
+        assert metrics(result.events)["lost_messages"] == 0
+        assert gc.get_freeze_count() == 0  # nothing stays frozen after the run
+        return seen
+
+    assert gc.get_freeze_count() == 0
+    with trio.fail_after(60):
+        embedded = await play(scenario("gc", duration="4s"))
+        async with open_server() as server:
+            loaded = scenario("gc", duration="4s")
+            loaded.scenario.server.target = server.url
+            targeted = await play(loaded)
+    assert len({frozen for frozen, _ in embedded}) == 1
+    frozen = [n for n, _ in targeted]
+    assert frozen[-1] > frozen[0]  # the visitors' objects joined the frozen ones
+    # however many clients there are, the old generation holds only what is new
+    assert max(unfrozen for _, unfrozen in targeted[2:]) < min(frozen) / 4
 
 
 async def test_pinned_button_code_merges_visitors_in_legacy_only():
