@@ -8,8 +8,7 @@ For each step N, the simulator (this process) brings N visitor pages onto the si
 for ``--hold`` seconds more, against a ``ringlab serve`` process. Its timing error is how
 late the runner's own 0.5 s progress tick fires after its deadline, from 2 s after all N
 are connected to the end of the hold: every timer of the run (think times, link delays)
-is as late as that. Target: >= 10,000 clients with the
-error p99 < 5 ms.
+is as late as that. Target: >= 10,000 clients with the error p99 < 5 ms.
 """
 
 from __future__ import annotations

@@ -26,14 +26,14 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-#: Seconds between two freezes in a real-clock run.
+#: Seconds between two freezes in a real-clock run against a target.
 PERIOD = 0.5
 
 
 @contextmanager
 def frozen_while_running() -> Iterator[None]:
     """Freeze what exists now (modules, an embedded server); unfreeze at the end."""
-    gc.freeze()
+    freeze_all()
     try:
         yield
     finally:

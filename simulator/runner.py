@@ -36,8 +36,8 @@ PASSWORD = "virtual-operator"
 #: Seconds after the scenario's duration during which nothing new starts and messages
 #: already sent still arrive, so the end of a run does not count as loss.
 DRAIN = 5.0
-#: Seconds between progress reports, on the run's clock: ``progress`` is called at
-#: 0, 0.5, 1.0, ... seconds into the run (later only if the run's timers are late).
+#: Seconds between progress reports, on the run's clock: ``progress`` is called on
+#: deadlines this far apart from its first call (later only if the run's timers are).
 PROGRESS_PERIOD = 0.5
 
 
@@ -157,7 +157,7 @@ async def run_scenario(
                 nursery.start_soon(_report_progress, stage, log, progress)
                 if not virtual and s.server.target is not None:
                     # only with no server in this process: an embedded server's
-                    # connections die as cycles, which frozen would be kept to the end
+                    # connections die as cycles, which would stay frozen to the end
                     nursery.start_soon(_keep_frozen)
             return Run(log, partial=interrupted.is_set())
 
