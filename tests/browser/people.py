@@ -34,11 +34,7 @@ def tab(page, state):
 
 
 def say(page, text):
-    """A visitor writes a message and sees it in the chat, as a person does before the next.
-
-    Enter submits the form whatever the widget redraws meanwhile; a click can land on
-    the window while an incoming event is moving the form.
-    """
+    """A visitor writes a message and sees it in the chat, as a person does before the next."""
     page.get_by_test_id("widget-input").fill(text)
     page.get_by_test_id("widget-input").press("Enter")
     expect(page.get_by_test_id("widget-history")).to_contain_text(text)

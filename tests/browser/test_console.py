@@ -5,8 +5,12 @@ import shutil
 from pathlib import Path
 
 import httpx
+from conftest import running_server
 from people import alice, bob, tab, visitor
 from playwright.sync_api import expect
+
+from server.app import ServerConfig
+from server.limits import Limits
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "console_tabs.json"
 DOCS = Path(__file__).parent.parent.parent / "docs"
@@ -105,6 +109,54 @@ def test_hostile_text_is_shown_as_text(server, new_page):
     expect(v.get_by_test_id("widget-history").locator(".text")).to_have_count(3)
     assert a.evaluate("window.pwned") is None and v.evaluate("window.pwned") is None
     assert a.locator("[data-testid=history] img").count() == 0
+
+
+def press(page, locator):
+    """Hold the mouse button down on the element (a click is press and release)."""
+    box = locator.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+
+
+def test_accept_pressed_as_another_call_rings_in_is_not_lost(server, new_page):
+    # A redraw that swapped the button between press and release lost the click.
+    a = alice(new_page, server)
+    visitor(new_page, server).get_by_test_id("chat-button").click()
+    expect(tab(a, "ringing")).to_have_count(1)
+    press(a, a.get_by_test_id("accept"))
+    visitor(new_page, server).get_by_test_id("chat-button").click()
+    expect(tab(a, "ringing")).to_have_count(2)
+    a.mouse.up()
+    expect(tab(a, "active")).to_have_count(1)
+
+
+def test_send_pressed_as_a_message_arrives_is_not_lost(server, new_page):
+    a = alice(new_page, server)
+    v = visitor(new_page, server)
+    v.get_by_test_id("chat-button").click()
+    a.get_by_test_id("accept").click()
+    v.get_by_test_id("widget-input").fill("hello")
+    press(v, v.get_by_test_id("widget-send"))
+    a.get_by_test_id("input").fill("welcome")
+    a.get_by_test_id("send").click()
+    expect(v.get_by_test_id("widget-history").locator(".text")).to_have_text(["welcome"])
+    v.mouse.up()
+    expect(a.get_by_test_id("history").locator(".text")).to_have_text(["welcome", "hello"])
+
+
+def test_a_refused_message_is_said_and_its_text_given_back(new_page):
+    # Three request frames: the call, a typing notice, the first message.
+    with running_server(ServerConfig(limits=Limits(frame_rate=0.001, frame_burst=3))) as server:
+        a = alice(new_page, server)
+        v = visitor(new_page, server)
+        v.get_by_test_id("chat-button").click()
+        a.get_by_test_id("accept").click()
+        for text in ("first", "second"):
+            v.get_by_test_id("widget-input").fill(text)
+            v.get_by_test_id("widget-input").press("Enter")
+        expect(v.get_by_test_id("widget-history")).to_contain_text("Not sent: ")
+        expect(v.get_by_test_id("widget-input")).to_have_value("second")
+        expect(a.get_by_test_id("history").locator(".text")).to_have_text(["first"])
 
 
 def test_invitation_accepted_in_the_widget_and_operator_joins_with_history(server, new_page):

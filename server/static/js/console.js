@@ -1,7 +1,7 @@
 // The Operator Console: login, presence, visitors, one tab per chat, ringing.
 // Tab behaviour comes from tabstate.js; this file only draws and talks.
 
-import { Client, el, logOut, loginForm } from "./client.js";
+import { Client, el, logOut, loginForm, patch } from "./client.js";
 import { step } from "./tabstate.js";
 
 const $ = (id) => document.getElementById(id);
@@ -173,14 +173,20 @@ function render() {
   ui.ringer.update();
 }
 
+// Listeners find their tab by key when clicked: a tab drawn earlier and kept by patch
+// must act on the tab as it is now.
+function withTab(key, f) {
+  const tab = ui.tabs.get(key);
+  if (tab && !tab.removed) f(tab);
+}
+
 function renderTabs() {
   const nav = $("tabs");
-  nav.replaceChildren(
-    ...visibleTabs().map((tab) => {
+  patch(nav, visibleTabs().map((tab) => {
       const label = el("span", { class: "label" }, tabTitle(tab));
       const close = el("button", {
         class: "x", title: "Close", "aria-label": "Close", data: { testid: "tab-x" },
-        onclick: (e) => { e.stopPropagation(); fire(tab, { type: "click_x" }); },
+        onclick: (e) => { e.stopPropagation(); withTab(tab.key, (t) => fire(t, { type: "click_x" })); },
       }, "×");
       const classes = ["tab", `state-${tab.state}`];
       if (tab.sounding) classes.push("ringing");
@@ -188,11 +194,10 @@ function renderTabs() {
       if (tab.unread) classes.push("unread");
       return el("div", {
         class: classes.join(" "),
-        data: { testid: "tab", state: tab.state, call: tab.call || "", room: tab.room || "" },
-        onclick: () => { ui.active = tab.key; tab.unread = false; render(); },
+        data: { testid: "tab", key: tab.key, state: tab.state, call: tab.call || "", room: tab.room || "" },
+        onclick: () => withTab(tab.key, (t) => { ui.active = t.key; t.unread = false; render(); }),
       }, label, tab.unread ? el("span", { class: "dot", title: "unread" }, "•") : null, close);
-    }),
-  );
+  }));
 }
 
 function renderChat() {
@@ -200,7 +205,7 @@ function renderChat() {
   const tab = ui.tabs.get(ui.active);
   const compose = $("compose");
   if (!tab || tab.removed) {
-    pane.replaceChildren(el("p", { class: "empty" }, "No chats yet. Calls ring here."));
+    patch(pane, [el("p", { class: "empty" }, "No chats yet. Calls ring here.")]);
     compose.hidden = true;
     return;
   }
@@ -217,8 +222,8 @@ function renderChat() {
     parts.push(el("p", { class: "incoming" },
       tab.state === "ringing" ? "Incoming call" : "You are invited into this chat"));
     parts.push(el("button", {
-      class: "accept", data: { testid: "accept" },
-      onclick: () => fire(tab, { type: "click_accept" }),
+      class: "accept", data: { testid: "accept", key: tab.key },
+      onclick: () => withTab(tab.key, (t) => fire(t, { type: "click_accept" })),
     }, tab.state === "ringing" ? "Accept Call" : "Join"));
   }
   if (tab.state === "accepting") parts.push(el("p", { class: "incoming" }, "Accepting…"));
@@ -229,13 +234,13 @@ function renderChat() {
       : el("li", { class: "event" }, m.text)));
   parts.push(log);
   if (tab.typing) parts.push(el("p", { class: "typing" }, `${tab.typing} is typing…`));
-  pane.replaceChildren(...parts);
+  patch(pane, parts);
   log.scrollTop = log.scrollHeight;
   compose.hidden = !(tab.state === "active" && tab.room && !tab.ended);
 }
 
 function renderVisitors() {
-  $("visitors").replaceChildren(...[...ui.visitors.values()].map((v) => {
+  patch($("visitors"), [...ui.visitors.values()].map((v) => {
     const minutes = Math.max(0, Math.round((Date.now() / 1000 - v.arrived_at) / 60));
     return el("li", { data: { testid: "visitor", visitor: v.id } },
       el("span", { class: "page" }, v.title || v.url), " ",
@@ -250,12 +255,12 @@ function renderVisitors() {
 function renderOperators() {
   const tab = ui.tabs.get(ui.active);
   const room = tab && !tab.removed && tab.state === "active" && !tab.ended ? tab.room : null;
-  $("operators").replaceChildren(...[...ui.operators.values()].map((o) =>
+  patch($("operators"), [...ui.operators.values()].map((o) =>
     el("li", { class: `op ${o.status}`, data: { testid: "operator", status: o.status, name: o.name } },
       `${o.name} (${o.status})`, " ",
       room && ui.me && o.id !== ui.me.id && o.status === "online"
         ? el("button", {
-          data: { testid: "invite-operator" }, title: "Invite to this chat",
+          data: { testid: "invite-operator", operator: o.id, room }, title: "Invite to this chat",
           onclick: () => ui.client.request({ type: "invite_operator", room, operator: o.id }).catch(() => {}),
         }, "Invite to this chat")
         : null)));

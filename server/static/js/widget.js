@@ -4,7 +4,7 @@
 // on every page load. A snippet that carries `visitor=` (copied from a rendered page)
 // forces that id on everyone: the incorrect code the Control Panel warns about.
 
-import { Client, el } from "./client.js";
+import { Client, el, patch } from "./client.js";
 
 const params = new URL(import.meta.url).searchParams;
 const ACCOUNT = params.get("account");
@@ -50,9 +50,7 @@ function render() {
   const parts = [button];
   if (w.invitation) parts.push(invitationPopup());
   if (w.open) parts.push(windowBox());
-  const focused = document.activeElement;
-  root.replaceChildren(...parts);
-  if (focused && focused !== document.body && root.contains(focused)) focused.focus();
+  patch(root, parts);
   const log = root.querySelector(".ringlab-history");
   if (log) log.scrollTop = log.scrollHeight;
 }
@@ -65,11 +63,15 @@ function invitationPopup() {
     w.invitation = null;
     render();
   };
-  return el("div", { class: "ringlab-invitation", data: { testid: "invitation" } },
+  return el("div", { class: "ringlab-invitation", data: { testid: "invitation", invitation: inv.invitation } },
     el("p", {}, el("strong", {}, inv.operator.name), " invites you to chat: ", inv.text || ""),
     el("button", { data: { testid: "invitation-accept" }, onclick: () => reply(true) }, "Accept"),
     el("button", { data: { testid: "invitation-decline" }, onclick: () => reply(false) }, "No thanks"));
 }
+
+// The window and the forms in it are built once and patched, never rebuilt: a button
+// swapped under a pressed mouse loses the click, and a rebuilt input loses its text.
+const win = el("div", { class: "ringlab-window", data: { testid: "widget-window" } });
 
 function windowBox() {
   const body = [];
@@ -94,14 +96,13 @@ function windowBox() {
   } else {
     body.push(el("p", {}, w.available ? "Click the button to chat with us." : "Nobody is online."));
   }
-  return el("div", { class: "ringlab-window", data: { testid: "widget-window" } }, header, ...body);
+  patch(win, [header, ...body]);
+  return win;
 }
 
 let compose = null;
 
 function composeForm() {
-  // Built once and moved on every render, so what the visitor is typing survives
-  // the redraws that incoming events cause.
   if (compose) return compose;
   const input = el("input", { data: { testid: "widget-input" }, placeholder: "Type a message", autocomplete: "off" });
   let typingOn = false;
@@ -116,7 +117,12 @@ function composeForm() {
     if (!text) return;
     input.value = "";
     typingOn = false;
-    w.client.request({ type: "send", room: w.room, text }).catch(() => {});
+    w.client.request({ type: "send", room: w.room, text }).catch((error) => {
+      // Refused (a closed chat, the rate limit): say so and give the text back.
+      if (!input.value) input.value = text;
+      w.notices.push(`Not sent: ${error.message}`);
+      render();
+    });
   });
   return compose;
 }
@@ -125,7 +131,7 @@ let leaveForm = null;
 
 function leaveMessageForm() {
   if (w.sent) return el("p", { data: { testid: "message-sent" } }, "Thank you: we will get back to you.");
-  if (leaveForm) return leaveForm; // kept across redraws, like the compose form
+  if (leaveForm) return leaveForm;
   leaveForm = el("form", { class: "ringlab-leave", data: { testid: "leave-message" } },
     el("p", {}, "Nobody could answer. Leave us a message:"),
     el("input", { name: "name", placeholder: "Your name", required: "" }),
