@@ -311,6 +311,7 @@ class Link(trio.abc.HalfCloseableStream):
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         # one schedule point, as a socket's: a wait, or a checkpoint when data is there
         await trio.lowlevel.checkpoint_if_cancelled()
+        waited = False
         while True:
             if self._closed:
                 raise trio.ClosedResourceError("the link was closed")
@@ -318,14 +319,17 @@ class Link(trio.abc.HalfCloseableStream):
                 await self._break()
             if self._received:
                 data = self._take(max_bytes)
-                await trio.lowlevel.cancel_shielded_checkpoint()
+                if not waited:
+                    await trio.lowlevel.cancel_shielded_checkpoint()
                 return data
             if self._reset:
                 raise LinkReset("connection reset")
             if self._eof:
-                await trio.lowlevel.cancel_shielded_checkpoint()
+                if not waited:
+                    await trio.lowlevel.cancel_shielded_checkpoint()
                 return b""
             await self._until_due_down()
+            waited = True
 
     async def _until_due_down(self) -> None:
         """Wait until data arrives and is due, or something else changes downstream."""
