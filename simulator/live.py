@@ -1,12 +1,11 @@
 """What is going on right now, for the live progress display: a running tally of the log.
 
-Pure and incremental: each :meth:`Tally.update` reads only the events logged
-since the last one, so a long run costs the display nothing that grows with it.
+Pure and incremental: :meth:`Tally.take` sees each event once, as it is logged, so a
+long run costs the display nothing that grows with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import events as ev
@@ -23,13 +22,9 @@ class Tally:
     overdue: set[tuple[str, str]] = field(default_factory=set)  # ringing past a decision
     calls: int = 0
     messages: int = 0
-    _seen: int = 0
 
-    def update(self, log: Sequence[ev.Event]) -> dict[str, int]:
-        """Take in the events logged since the last call; the counts now."""
-        for e in log[self._seen :]:
-            self._take(e)
-        self._seen = len(log)
+    def counts(self) -> dict[str, int]:
+        """The counts now."""
         return {
             "connected": len(self.connected),
             "calls": self.calls,
@@ -40,7 +35,8 @@ class Tally:
             "messages": self.messages,
         }
 
-    def _take(self, e: ev.Event) -> None:
+    def take(self, e: ev.Event) -> None:
+        """Count one event, as it is logged."""
         if isinstance(e, ev.Connection):
             if e.state in ("lost", "left"):
                 self.connected.discard(e.actor)

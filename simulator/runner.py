@@ -14,7 +14,7 @@ import random
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import trio
@@ -26,6 +26,7 @@ from . import events as ev
 from .actors.operator import OperatorLogin, VirtualOperator
 from .actors.stage import Stage
 from .actors.visitor import VirtualVisitor
+from .eventlog import EventLog
 from .live import Tally
 from .network import Network, RealNetwork
 from .scenario import Fault, Loaded, ScenarioError, VisitorGroup
@@ -79,8 +80,13 @@ def arrivals(group: VisitorGroup, duration: float, rng: random.Random) -> list[f
 class Run:
     """What a finished run hands to the report."""
 
-    events: list[ev.Event]
+    log: EventLog
     partial: bool = False
+
+    @cached_property
+    def events(self) -> list[ev.Event]:
+        """The log decoded, once: the run is over, so holding it all costs no timing."""
+        return list(self.log)
 
 
 async def run_scenario(
@@ -99,7 +105,9 @@ async def run_scenario(
     s = loaded.scenario
     virtual = loaded.clock == "virtual"
     net: Network = VirtualNetwork() if virtual else RealNetwork()
-    log: list[ev.Event] = []
+    log = EventLog()
+    tally = Tally()  # the live counts, from the first event on
+    log.watch(tally.take)
     stage_box: dict[str, Stage] = {}
 
     def observe(event: str, fields: dict[str, Any]) -> None:
@@ -154,7 +162,7 @@ async def run_scenario(
                     playing.append((visitor, await nursery.start(_play, visitor.run)))
                 for fault in s.faults:
                     nursery.start_soon(_apply_fault, stage, loaded, fault, actors, server)
-                nursery.start_soon(_report_progress, stage, log, progress)
+                nursery.start_soon(_report_progress, stage, tally, progress)
                 if not virtual and s.server.target is not None:
                     # only with no server in this process: an embedded server's
                     # connections die as cycles, which would stay frozen to the end
@@ -253,12 +261,11 @@ async def _keep_frozen() -> None:
 
 
 async def _report_progress(
-    stage: Stage, log: list[ev.Event], progress: Callable[[float, dict[str, int]], None]
+    stage: Stage, tally: Tally, progress: Callable[[float, dict[str, int]], None]
 ) -> None:
-    tally = Tally()
     tick = stage.now()
     while True:
-        progress(stage.now(), tally.update(log))
+        progress(stage.now(), tally.counts())
         # on deadlines, not after intervals: the tally's own work must not stretch the
         # period, so how late a tick comes is the timer's lateness alone
         tick += PROGRESS_PERIOD

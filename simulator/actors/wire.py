@@ -148,13 +148,17 @@ class Wire:
         welcomed = False
         self.close_code = 0
         stream = await self.connect(self.host, self.port)
-        link_rng = random.Random(self.rng.getrandbits(64))
+        # drawn either way, so the actor's own draws are the same with or without a link;
+        # a generator (2.5 KiB) is made only for a link
+        link_seed = self.rng.getrandbits(64)
         toxics = self.spec.toxics()
         bare = self.bare_when_clean and not toxics
         async with (
             _bare(stream)
             if bare
-            else open_link(stream, link_rng, toxics, precise=self.precise, linger=1.0) as link,
+            else open_link(
+                stream, random.Random(link_seed), toxics, precise=self.precise, linger=1.0
+            ) as link,
             trio.open_nursery() as nursery,
         ):
             self.link = link
