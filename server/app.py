@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -63,7 +64,7 @@ TOKEN_TTL = 12 * 3600.0
 
 @dataclass
 class ServerConfig:
-    """How one reference server instance runs. Time and ids are injected."""
+    """How one reference server instance runs. Time, ids and randomness are injected."""
 
     db: str = ":memory:"
     demo: bool = True  # create the demo account on an empty database
@@ -71,6 +72,8 @@ class ServerConfig:
     clock: Callable[[], float] = time.time
     ids: IdSource = field(default_factory=SecretIds)
     salt: Callable[[], bytes] = lambda: secrets.token_bytes(16)
+    #: Draws that need no secrecy (each connection's heartbeat phase); seeded by simulations.
+    rng: random.Random = field(default_factory=random.Random)
     #: scrypt's N for new password hashes; lowered only by simulations (throwaway passwords)
     password_cost: int = PASSWORD_COST
     heartbeat_interval: float = p.HEARTBEAT_INTERVAL
@@ -131,8 +134,11 @@ class Connection:
         self.writer_started = False
         self.writer_done = trio.Event()
 
-    def push(self, text: str) -> None:
-        self.last_tx = trio.current_time()
+    def push(self, text: str, *, traffic: bool = True) -> None:
+        """Queue a frame for the writer. The heartbeat's own ping is not ``traffic``: it
+        leaves a quiet connection quiet, so the next check pings it again."""
+        if traffic:
+            self.last_tx = trio.current_time()
         try:
             self.send.send_nowait(text)
         except trio.WouldBlock:
@@ -410,14 +416,21 @@ class ChatServer:
         peers alive, and a busy connection's pings were a quarter of all frames."""
         ping = p.encode(p.Ping())
         interval = self.config.heartbeat_interval
+        # Each connection keeps a phase of its own: a random one, and checks on deadlines
+        # (not a sleep after each check). Connections opened together, or whose checks a
+        # stall of the server delayed together, were otherwise pinged together from then
+        # on, in bursts of hundreds that a client holding them all had to answer at once.
+        check = trio.current_time() + interval * (1 + self.config.rng.random())
         while True:
-            await trio.sleep(interval)
+            await trio.sleep_until(check)
             now = trio.current_time()
+            while check <= now:  # a stall longer than an interval skips the missed checks
+                check += interval
             if now - conn.last_rx > self.config.dead_peer_timeout:
                 conn.close(4408, "heartbeat timeout")
                 return
             if now - conn.last_rx >= interval or now - conn.last_tx >= interval:
-                conn.push(ping)
+                conn.push(ping, traffic=False)
 
     def origin_allowed(self, origin: str | None, host: str, scheme: str) -> bool:
         """Whether a WebSocket handshake's Origin may connect (no CSWSH).

@@ -118,5 +118,6 @@ def server_config(loaded: Loaded, observe: Observer, db: str, seed: int | None) 
         clock=lambda: VIRTUAL_EPOCH + trio.current_time(),
         ids=SeededIds(rng),
         salt=lambda: rng.getrandbits(128).to_bytes(16, "big"),
+        rng=random.Random(rng.getrandbits(64)),
         password_cost=2**4,  # throwaway passwords; full-cost scrypt was a fifth of a run
     )

@@ -35,6 +35,31 @@ async def test_http_and_websockets_over_the_virtual_network(autojump_clock):
     assert refused
 
 
+async def test_connections_opened_together_are_pinged_apart(autojump_clock):
+    """Each connection's heartbeat has a phase of its own: a crowd that connects at once
+    (after a restart, or a stall) is not pinged in one burst every interval."""
+    pinged: list[float] = []
+    async with served() as server, trio.open_nursery() as nursery:
+        start = trio.current_time()
+
+        async def page(i: int) -> None:
+            hello = p.VisitorHello(
+                account="demo", button="btn_main", page_instance=f"pg{i}", url="/"
+            )
+            ws = await server.open_ws(nursery, "/ws/visitor", hello, source=f"10.0.1.{i}")
+            while not isinstance(p.decode_event("visitor", await ws.get_message()), p.Ping):
+                pass
+            pinged.append(trio.current_time() - start)
+            await ws.aclose()
+
+        async with trio.open_nursery() as pages:
+            for i in range(20):
+                pages.start_soon(page, i)
+    interval = virtual_config().heartbeat_interval
+    assert all(interval <= t <= 2 * interval + 1 for t in pinged)
+    assert max(pinged) - min(pinged) > interval / 2
+
+
 async def test_a_silent_client_is_found_dead_and_cleaned_up_in_documented_time(autojump_clock):
     """A half-open connection: the client stops answering. The server closes it (4408)
     within dead_peer_timeout + heartbeat_interval of the last frame it heard, and forgets it."""

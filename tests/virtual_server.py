@@ -25,6 +25,7 @@ def virtual_config(seed=1):
         clock=lambda: 1_800_000_000 + trio.current_time(),
         ids=SeededIds(random.Random(seed)),
         salt=lambda: b"0123456789abcdef",
+        rng=random.Random(seed),
     )
 
 
