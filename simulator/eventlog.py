@@ -15,16 +15,11 @@ import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 
-import msgspec
-
 from . import events as ev
 
 #: Encoded bytes kept before a block is written out: small enough that the write
 #: (one system call into the page cache) never stalls the event loop for long.
 BLOCK = 256 * 1024
-
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(ev.AnyEvent)
 
 
 class EventLog:
@@ -48,8 +43,7 @@ class EventLog:
         self._watchers.append(watcher)
 
     def append(self, event: ev.Event) -> None:
-        _encoder.encode_into(event, self._buffer, -1)
-        self._buffer += b"\n"
+        ev.encode_line(event, self._buffer)
         self._count += 1
         for watcher in self._watchers:
             watcher(event)
@@ -72,7 +66,7 @@ class EventLog:
             block = tail + data
             cut = block.rfind(b"\n") + 1  # whole lines only; the rest waits for the next read
             tail = block[cut:]
-            yield from _decoder.decode_lines(block[:cut])
+            yield from ev.decode_lines(block[:cut])
 
     def _write_out(self) -> None:
         view = memoryview(self._buffer)

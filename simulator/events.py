@@ -248,12 +248,27 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyEvent)
 
 
+def encode_line(event: Event, into: bytearray) -> None:
+    """Append ``event`` to ``into`` as one line of JSON."""
+    _encoder.encode_into(event, into, -1)
+    into += b"\n"
+
+
+def decode_lines(data: bytes) -> list[AnyEvent]:
+    """The events of whole lines of JSON."""
+    return _decoder.decode_lines(data)
+
+
 def write(path: Path, events: Iterable[Event]) -> None:
     """Write one JSON object a line, in time order (ties keep their logged order)."""
-    ordered = sorted(events, key=lambda e: e.t)
+    out = bytearray()
     with path.open("wb") as f:
-        for event in ordered:
-            f.write(_encoder.encode(event) + b"\n")
+        for event in sorted(events, key=lambda e: e.t):
+            encode_line(event, out)
+            if len(out) >= 1 << 20:
+                f.write(out)
+                out.clear()
+        f.write(out)
 
 
 def read(path: Path) -> Iterator[AnyEvent]:

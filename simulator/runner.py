@@ -266,8 +266,8 @@ async def _report_progress(
     tick = stage.now()
     while True:
         progress(stage.now(), tally.counts())
-        # on deadlines, not after intervals: the tally's own work must not stretch the
-        # period, so how late a tick comes is the timer's lateness alone
+        # on deadlines, not after intervals: how late a tick comes is then the timer's
+        # lateness alone
         tick += PROGRESS_PERIOD
         await stage.sleep_until(tick)
 

@@ -183,20 +183,20 @@ function withTab(key, f) {
 function renderTabs() {
   const nav = $("tabs");
   patch(nav, visibleTabs().map((tab) => {
-      const label = el("span", { class: "label" }, tabTitle(tab));
-      const close = el("button", {
-        class: "x", title: "Close", "aria-label": "Close", data: { testid: "tab-x" },
-        onclick: (e) => { e.stopPropagation(); withTab(tab.key, (t) => fire(t, { type: "click_x" })); },
-      }, "×");
-      const classes = ["tab", `state-${tab.state}`];
-      if (tab.sounding) classes.push("ringing");
-      if (tab.key === ui.active) classes.push("active");
-      if (tab.unread) classes.push("unread");
-      return el("div", {
-        class: classes.join(" "),
-        data: { testid: "tab", key: tab.key, state: tab.state, call: tab.call || "", room: tab.room || "" },
-        onclick: () => withTab(tab.key, (t) => { ui.active = t.key; t.unread = false; render(); }),
-      }, label, tab.unread ? el("span", { class: "dot", title: "unread" }, "•") : null, close);
+    const label = el("span", { class: "label" }, tabTitle(tab));
+    const close = el("button", {
+      class: "x", title: "Close", "aria-label": "Close", data: { testid: "tab-x" },
+      onclick: (e) => { e.stopPropagation(); withTab(tab.key, (t) => fire(t, { type: "click_x" })); },
+    }, "×");
+    const classes = ["tab", `state-${tab.state}`];
+    if (tab.sounding) classes.push("ringing");
+    if (tab.key === ui.active) classes.push("active");
+    if (tab.unread) classes.push("unread");
+    return el("div", {
+      class: classes.join(" "),
+      data: { testid: "tab", key: tab.key, state: tab.state, call: tab.call || "", room: tab.room || "" },
+      onclick: () => withTab(tab.key, (t) => { ui.active = t.key; t.unread = false; render(); }),
+    }, label, tab.unread ? el("span", { class: "dot", title: "unread" }, "•") : null, close);
   }));
 }
 
