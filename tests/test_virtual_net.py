@@ -60,6 +60,37 @@ async def test_connections_opened_together_are_pinged_apart(autojump_clock):
     assert max(pinged) - min(pinged) > interval / 2
 
 
+async def test_a_stall_does_not_leave_the_pings_due_during_it_bunched(autojump_clock):
+    """Checks fall on deadlines: the connections whose checks a stall delayed are pinged
+    together once, right after it, and then each on its own phase again (a sleep after
+    each check kept them together from then on)."""
+    interval = virtual_config().heartbeat_interval
+    pings: list[float] = []
+    async with served() as server, trio.open_nursery() as nursery:
+
+        async def page(i: int) -> None:
+            hello = p.VisitorHello(
+                account="demo", button="btn_main", page_instance=f"pg{i}", url="/"
+            )
+            ws = await server.open_ws(nursery, "/ws/visitor", hello, source=f"10.0.1.{i}")
+            while True:
+                if isinstance(p.decode_event("visitor", await ws.get_message()), p.Ping):
+                    pings.append(trio.current_time())
+                    await ws.send_message(p.encode(p.Pong()))
+
+        for i in range(20):
+            nursery.start_soon(page, i)
+        await trio.sleep(2.5 * interval)  # every page has its phase going
+        autojump_clock.jump(0.6 * interval)  # a stall: no task runs meanwhile
+        resumed = trio.current_time()
+        await trio.sleep(interval + 1)
+        nursery.cancel_scope.cancel()
+    after = sorted(t for t in pings if resumed + 1 < t <= resumed + interval + 1)
+    assert len(after) >= 15  # the stall's pings, each one interval on
+    most_together = max(sum(1 for u in after if t <= u < t + 0.1) for t in after)
+    assert most_together <= 4, after
+
+
 async def test_a_silent_client_is_found_dead_and_cleaned_up_in_documented_time(autojump_clock):
     """A half-open connection: the client stops answering. The server closes it (4408)
     within dead_peer_timeout + heartbeat_interval of the last frame it heard, and forgets it."""
