@@ -29,6 +29,16 @@ def visitor(new_page, server, path="/demo"):
     return page
 
 
+def chatting(new_page, server):
+    """Alice at her console and a visitor in a chat with her: the visitor called, she
+    accepted. (alice, visitor) pages."""
+    a = alice(new_page, server)
+    v = visitor(new_page, server)
+    v.get_by_test_id("chat-button").click()
+    a.get_by_test_id("accept").click()
+    return a, v
+
+
 def tab(page, state):
     return page.locator(f"[data-testid=tab][data-state={state}]")
 

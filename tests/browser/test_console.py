@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 from conftest import running_server
-from people import alice, bob, tab, visitor
+from people import alice, bob, chatting, tab, visitor
 from playwright.sync_api import expect
 
 from server.app import ServerConfig
@@ -94,10 +94,7 @@ def test_declining_on_one_console_leaves_the_other_ringing(server, new_page):
 
 
 def test_hostile_text_is_shown_as_text(server, new_page):
-    a = alice(new_page, server)
-    v = visitor(new_page, server)
-    v.get_by_test_id("chat-button").click()
-    a.get_by_test_id("accept").click()
+    a, v = chatting(new_page, server)
     hostile = ['<img src=x onerror="window.pwned=1">', "<script>window.pwned=2</script>"]
     for text in hostile:
         v.get_by_test_id("widget-input").fill(text)
@@ -131,10 +128,7 @@ def test_accept_pressed_as_another_call_rings_in_is_not_lost(server, new_page):
 
 
 def test_send_pressed_as_a_message_arrives_is_not_lost(server, new_page):
-    a = alice(new_page, server)
-    v = visitor(new_page, server)
-    v.get_by_test_id("chat-button").click()
-    a.get_by_test_id("accept").click()
+    a, v = chatting(new_page, server)
     v.get_by_test_id("widget-input").fill("hello")
     press(v, v.get_by_test_id("widget-send"))
     a.get_by_test_id("input").fill("welcome")
@@ -147,10 +141,7 @@ def test_send_pressed_as_a_message_arrives_is_not_lost(server, new_page):
 def test_a_refused_message_is_said_and_its_text_given_back(new_page):
     # Three request frames: the call, a typing notice, the first message.
     with running_server(ServerConfig(limits=Limits(frame_rate=0.001, frame_burst=3))) as server:
-        a = alice(new_page, server)
-        v = visitor(new_page, server)
-        v.get_by_test_id("chat-button").click()
-        a.get_by_test_id("accept").click()
+        a, v = chatting(new_page, server)
         for text in ("first", "second"):
             v.get_by_test_id("widget-input").fill(text)
             v.get_by_test_id("widget-input").press("Enter")

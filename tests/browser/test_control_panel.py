@@ -1,7 +1,7 @@
 """The Control Panel in Chromium: operators, button codes, settings, records."""
 
 import httpx
-from people import alice, tab, visitor
+from people import chatting, tab, visitor
 from playwright.sync_api import expect
 
 
@@ -74,10 +74,7 @@ def test_settings_form_changes_the_account(server, new_page):
 
 
 def test_transcripts_offline_messages_and_conflicts_are_listed(server, new_page):
-    a = alice(new_page, server)
-    v = visitor(new_page, server)
-    v.get_by_test_id("chat-button").click()
-    a.get_by_test_id("accept").click()
+    a, v = chatting(new_page, server)
     v.get_by_test_id("widget-input").fill("Do you ship to Norway?")
     v.get_by_test_id("widget-send").click()
     expect(a.get_by_test_id("history").locator(".text")).to_have_count(1)
