@@ -86,7 +86,7 @@ def register(app: QuartTrio, chat: ChatServer) -> None:
             await chat.store.add_operator(op)
         except LoginTaken:
             raise HttpError(409, "login_taken", f"the login {new.login!r} is taken") from None
-        chat.hub.add_operator(op)
+        await chat.runtime.do(lambda now: chat.hub.add_operator(op))
         return json_response({"id": op.id, "login": op.login, "name": op.name}, 201)
 
     @app.delete("/api/operators/<operator_id>")
@@ -96,8 +96,7 @@ def register(app: QuartTrio, chat: ChatServer) -> None:
         if op.id == me.id:
             raise HttpError(409, "forbidden", "you cannot remove yourself")
         await chat.store.remove_operator(op.id)
-        async with chat.lock:
-            await chat.execute(chat.hub.remove_operator(chat.now(), op.id))
+        await chat.runtime.do(lambda now: chat.hub.remove_operator(now, op.id))
         return Response("", status=204)
 
     @app.post("/api/operators/<operator_id>/password")

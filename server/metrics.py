@@ -43,6 +43,15 @@ class Metrics:
         self.frame_errors = Counter(
             "ringlab_frame_errors_total", "Error frames sent", ["code"], registry=r
         )
+        self.commits = Histogram(
+            "ringlab_commit_changes",
+            "Changes stored per transaction (group commit)",
+            registry=r,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+        )
+        self.queue = Gauge(
+            "ringlab_queue_requests", "Client requests waiting to be applied", registry=r
+        )
 
     def observe(self, event: str, fields: dict[str, Any]) -> None:
         """Update metrics from a core lifecycle event."""

@@ -42,6 +42,8 @@ ERROR_CODES: dict[str, str] = {
     "illegal_state": "The object is not in a state that allows this request.",
     "limit_reached": "A configured limit (such as max concurrent chats) refuses it.",
     "rate_limited": "More requests than the connection's rate allows; send it again later.",
+    "server_busy": "The server has more requests waiting than it can answer in time; send it "
+    "again later.",
     "internal": "The server failed; the request may be retried.",
 }
 
@@ -72,7 +74,7 @@ class _Msg(msgspec.Struct, tag_field="type", omit_defaults=True, gc=False):
 # ---------------------------------------------------------------- shared parts
 
 
-class Party(msgspec.Struct, frozen=True, gc=False):
+class Party(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """Who said or did something in a room."""
 
     role: Role
@@ -80,7 +82,7 @@ class Party(msgspec.Struct, frozen=True, gc=False):
     name: str
 
 
-class VisitorInfo(msgspec.Struct, frozen=True, gc=False):
+class VisitorInfo(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """A visitor on the site, as operators see it (`at` fields: Unix seconds)."""
 
     id: str
@@ -92,13 +94,15 @@ class VisitorInfo(msgspec.Struct, frozen=True, gc=False):
     pages: int
 
 
-class OperatorInfo(msgspec.Struct, frozen=True, gc=False):
+class OperatorInfo(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     id: str
     name: str
     status: Status
 
 
-class MessageItem(msgspec.Struct, frozen=True, rename={"sender": "from"}, gc=False):
+class MessageItem(
+    msgspec.Struct, frozen=True, rename={"sender": "from"}, omit_defaults=True, gc=False
+):
     """One chat message of a room's history."""
 
     room: str
@@ -108,7 +112,7 @@ class MessageItem(msgspec.Struct, frozen=True, rename={"sender": "from"}, gc=Fal
     at: float
 
 
-class RingInfo(msgspec.Struct, frozen=True, gc=False):
+class RingInfo(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     call: str
     visitor: VisitorInfo
     button: str
@@ -116,7 +120,7 @@ class RingInfo(msgspec.Struct, frozen=True, gc=False):
     started_at: float
 
 
-class RoomInfo(msgspec.Struct, frozen=True, gc=False):
+class RoomInfo(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     room: str
     visitor: VisitorInfo
     operators: list[Party]
@@ -125,13 +129,15 @@ class RoomInfo(msgspec.Struct, frozen=True, gc=False):
     invitation: str | None = None
 
 
-class RoomInviteInfo(msgspec.Struct, frozen=True, rename={"sender": "from"}, gc=False):
+class RoomInviteInfo(
+    msgspec.Struct, frozen=True, rename={"sender": "from"}, omit_defaults=True, gc=False
+):
     room: str
     sender: Party
     visitor: VisitorInfo
 
 
-class InvitationInfo(msgspec.Struct, frozen=True, gc=False):
+class InvitationInfo(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     invitation: str
     operator: Party
     text: str
@@ -260,7 +266,8 @@ class LeaveMessage(_Msg, tag="leave_message"):
 
 
 class Bye(_Msg, tag="bye"):
-    """The page is being closed: leave now instead of after the grace period."""
+    """Leaving on purpose: the session ends now instead of after the grace period (a
+    visitor's page or an operator's console being closed)."""
 
 
 OperatorRequest = (
@@ -275,6 +282,7 @@ OperatorRequest = (
     | InviteOperator
     | Join
     | DeclineJoin
+    | Bye
 )
 VisitorRequest = PlaceCall | Hangup | Send | Typing | Close | InvitationReply | LeaveMessage | Bye
 OperatorInbound = OperatorHello | Ack | Ping | Pong | OperatorRequest
@@ -293,6 +301,7 @@ class Welcome(_Msg, tag="welcome"):
     last_seq: int
     heartbeat_interval: float
     dead_peer_timeout: float
+    session_grace: float
     resume_token: str | None = None
     operator: OperatorInfo | None = None
     visitor_id: str | None = None
@@ -309,9 +318,15 @@ class Ok(_Msg, tag="ok"):
 
 
 class Error(_Msg, tag="error"):
+    """A refusal. With ``seq``: the session's answer to request ``ref`` (remembered and
+    replayed like any event). Without: the frame was not taken (it could not be decoded,
+    or the connection or server is over a limit); nothing of it was applied."""
+
     code: str
     message: str
     ref: str | None = None
+    #: seconds to wait before sending the frame again (``rate_limited``, ``server_busy``)
+    retry_after: float | None = None
     seq: int = 0
 
 
@@ -334,6 +349,8 @@ class VisitorSnapshot(_Msg, tag="snapshot"):
     rooms: list[RoomInfo]
     call: str | None = None
     call_state: str | None = None
+    #: the call was missed: offer the visitor to leave a message
+    leave_message: bool = False
     invitation: InvitationInfo | None = None
     seq: int = 0
 
@@ -504,13 +521,17 @@ def decode_inbound(role: Role, frame: str | bytes) -> Any:
     ``unknown_type`` or ``invalid_field`` (the message names the field); the
     error's ``ref`` is the frame's ``id`` when one could be read.
     """
-    size = len(frame.encode() if isinstance(frame, str) else frame)
+    if not isinstance(frame, str):
+        raise FrameError("bad_frame", "frames are UTF-8 text frames; this one was binary")
+    size = len(frame.encode())
     if size > MAX_FRAME_BYTES:
         raise FrameError("too_large", f"frame is {size} bytes; the limit is {MAX_FRAME_BYTES}")
     try:
         raw = _raw.decode(frame)
     except msgspec.DecodeError as exc:
         raise FrameError("bad_frame", f"frame is not a JSON object: {exc}") from None
+    except RecursionError:  # msgspec's own depth guard: a 2 KB frame of 1,000 '['
+        raise FrameError("bad_frame", "frame is nested too deeply") from None
     ref = raw.get("id") if isinstance(raw.get("id"), str) else None
     kind = raw.get("type")
     if not isinstance(kind, str):

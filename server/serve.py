@@ -14,6 +14,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from .app import ChatServer, ServerConfig, create_app
+from .forwarded import TrustedProxies
 
 #: Largest WebSocket message Hypercorn reads, in bytes.
 WS_MAX_MESSAGE = 1 << 20
@@ -55,12 +56,20 @@ def hypercorn_config(host: str, port: int) -> HypercornConfig:
 def going_away_after(
     chat: ChatServer, shutdown_trigger: Callable[[], Awaitable[None]]
 ) -> Callable[[], Awaitable[None]]:
-    """A Hypercorn shutdown trigger: ``shutdown_trigger``, then every WebSocket closed with
-    1001 (Hypercorn itself would only cancel them after its graceful timeout)."""
+    """A Hypercorn shutdown trigger: ``shutdown_trigger`` (or the server failing: a write
+    the database refused), then every WebSocket closed with 1001 (Hypercorn itself would
+    only cancel them after its graceful timeout)."""
 
     async def trigger() -> None:
-        await shutdown_trigger()
-        await chat.going_away()
+        async with trio.open_nursery() as nursery:
+
+            async def first(wait: Callable[[], Awaitable[None]]) -> None:
+                await wait()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(first, shutdown_trigger)
+            nursery.start_soon(first, chat.runtime.failed.wait)
+        await chat.gateway.going_away()
 
     return trigger
 
@@ -102,8 +111,9 @@ async def serve_reference(
     chat: ChatServer = app.chat  # type: ignore[attr-defined]
     trigger = going_away_after(chat, shutdown_trigger or trio.sleep_forever)
     async with trio.open_nursery() as nursery:
+        served = TrustedProxies(app, config.trusted_proxies) if config.trusted_proxies else app
         url = await nursery.start(
-            partial(serve_hypercorn, app, host, port, shutdown_trigger=trigger)
+            partial(serve_hypercorn, served, host, port, shutdown_trigger=trigger)
         )
         task_status.started(RunningServer(url, chat))
 

@@ -176,6 +176,7 @@ class Loaded:
     buttons: list[Button]
     open_rooms: list[Room]
     members: list[Membership]
+    missed: list[Call]  # calls left ringing by the previous process, missed now
 
 
 def in_thread() -> Runner:
@@ -201,9 +202,10 @@ class Store:
         self._run = runner
 
     @classmethod
-    async def open(cls, path: str, *, threaded: bool = True) -> Store:
-        """Open (creating if needed) the database at ``path`` (``:memory:`` for tests)."""
-        runner = in_thread() if threaded else inline
+    async def open(cls, path: str, *, threaded: bool = True, runner: Runner | None = None) -> Store:
+        """Open (creating if needed) the database at ``path`` (``:memory:`` for tests).
+        ``runner`` runs each blocking call (default: a worker thread, or inline)."""
+        runner = runner or (in_thread() if threaded else inline)
 
         def connect() -> sqlite3.Connection:
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -336,6 +338,14 @@ class Store:
             for r in rows
         ]
 
+    async def account_data(self) -> tuple[list[Account], list[Operator], list[Button]]:
+        """Every account, operator and button (what :meth:`load` reads of them)."""
+
+        def read(db: sqlite3.Connection) -> tuple[list[Account], list[Operator], list[Button]]:
+            return _accounts(db), _operators(db), _buttons(db)
+
+        return await self._run(lambda: read(self._db))  # type: ignore[no-any-return]
+
     async def is_empty(self) -> bool:
         return not await self._query("SELECT 1 FROM accounts LIMIT 1")
 
@@ -352,20 +362,22 @@ class Store:
         """
 
         def read(db: sqlite3.Connection) -> Loaded:
+            ringing = [r[0] for r in db.execute("SELECT id FROM calls WHERE state='ringing'")]
             db.execute(
                 "UPDATE calls SET state='missed', ended_at=?, end_reason='server_restart'"
                 " WHERE state='ringing'",
                 (now,),
             )
+            missed = [
+                _call(r)
+                for r in db.execute(
+                    f"SELECT * FROM calls WHERE id IN ({','.join('?' * len(ringing))})", ringing
+                )
+            ]
             db.execute(
                 "UPDATE invitations SET state='cancelled', ended_at=? WHERE state='pending'", (now,)
             )
-            accounts = [
-                Account(r[0], r[1], Settings(r[2], r[3], Binding(r[4])))
-                for r in db.execute("SELECT * FROM accounts ORDER BY id")
-            ]
-            operators = [_operator(r) for r in db.execute("SELECT * FROM operators ORDER BY id")]
-            buttons = [Button(*r) for r in db.execute("SELECT * FROM buttons ORDER BY id")]
+            accounts, operators, buttons = _accounts(db), _operators(db), _buttons(db)
             rooms = [
                 Room(
                     id=r[0],
@@ -391,7 +403,7 @@ class Store:
                     " WHERE r.state='open' AND ro.left_at IS NULL ORDER BY ro.joined_at"
                 )
             ]
-            return Loaded(accounts, operators, buttons, rooms, members)
+            return Loaded(accounts, operators, buttons, rooms, members, missed)
 
         return await self._tx(read)
 
@@ -403,23 +415,7 @@ class Store:
         rows = await self._query(
             "SELECT * FROM calls WHERE account_id=? ORDER BY created_at", account_id
         )
-        return [
-            Call(
-                id=r[0],
-                account_id=r[1],
-                button_id=r[2],
-                visitor_id=r[3],
-                page_instance_id=r[4],
-                state=CallState(r[5]),
-                created_at=r[6],
-                accepted_by=r[7],
-                accepted_at=r[8],
-                ended_at=r[9],
-                end_reason=r[10],
-                room_id=r[11],
-            )
-            for r in rows
-        ]
+        return [_call(r) for r in rows]
 
     async def conflicts(self, account_id: str) -> list[Conflict]:
         rows = await self._query(
@@ -453,6 +449,36 @@ class RoomSummary:
     close_reason: str | None
     messages: int
     operators: list[str]
+
+
+def _accounts(db: sqlite3.Connection) -> list[Account]:
+    rows = db.execute("SELECT * FROM accounts ORDER BY id")
+    return [Account(r[0], r[1], Settings(r[2], r[3], Binding(r[4]))) for r in rows]
+
+
+def _operators(db: sqlite3.Connection) -> list[Operator]:
+    return [_operator(r) for r in db.execute("SELECT * FROM operators ORDER BY id")]
+
+
+def _buttons(db: sqlite3.Connection) -> list[Button]:
+    return [Button(*r) for r in db.execute("SELECT * FROM buttons ORDER BY id")]
+
+
+def _call(r: tuple[Any, ...]) -> Call:
+    return Call(
+        id=r[0],
+        account_id=r[1],
+        button_id=r[2],
+        visitor_id=r[3],
+        page_instance_id=r[4],
+        state=CallState(r[5]),
+        created_at=r[6],
+        accepted_by=r[7],
+        accepted_at=r[8],
+        ended_at=r[9],
+        end_reason=r[10],
+        room_id=r[11],
+    )
 
 
 def _operator(row: tuple[Any, ...]) -> Operator:

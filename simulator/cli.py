@@ -16,7 +16,7 @@ import trio
 
 from server import collector, demo
 from server.config import ConfigError, FileConfig, load_config
-from server.core import Settings
+from server.core import Settings, Timings
 from server.limits import Limits
 
 from .cli_run import report_command, run_command
@@ -24,7 +24,7 @@ from .link import ParamError
 from .link import spec as link_spec
 
 if TYPE_CHECKING:
-    from server.app import ServerConfig
+    from server.config import ServerConfig
 
     from .proxy import RunningProxy
 
@@ -82,7 +82,8 @@ def serve(
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(name)s %(message)s")
     config = server_config(file, db)
 
-    async def run() -> None:
+    async def run() -> str | None:
+        """Serve until Ctrl-C; the reason if the server stopped on its own."""
         async with trio.open_nursery() as nursery:
             running: RunningServer = await nursery.start(
                 lambda task_status: serve_reference(
@@ -107,15 +108,19 @@ def serve(
                 click.echo(f"created demo account '{demo.ACCOUNT}' (button '{demo.BUTTON}'):")
                 for login, password in running.chat.demo_logins:
                     click.echo(f"  login {login!r}  password {password!r}")
+        return running.chat.runtime.failure
 
     try:
-        trio.run(run)
+        failure = trio.run(run)
     except* OSError as group:
         cause = _leaf(group)
         if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
             click.echo(f"ringlab serve: {host}:{port} is already in use", err=True)
         else:
             click.echo(f"ringlab serve: {cause}", err=True)
+        sys.exit(1)
+    if failure:
+        click.echo(f"ringlab serve: stopped: {failure}", err=True)
         sys.exit(1)
     click.echo("stopped")
 
@@ -198,7 +203,7 @@ def proxy(
 
 def server_config(file: FileConfig, db: str | None) -> ServerConfig:
     """The server's config from the file, with ``--db`` winning."""
-    from server.app import ServerConfig
+    from server.config import ServerConfig
 
     proto = {k: v for k, v in msgspec.structs.asdict(file.protocol).items() if v is not None}
     limits = {k: v for k, v in msgspec.structs.asdict(file.limits).items() if v is not None}
@@ -206,13 +211,14 @@ def server_config(file: FileConfig, db: str | None) -> ServerConfig:
         db=db or file.server.db or "ringlab.db",
         demo=file.demo.create,
         allowed_origins=tuple(file.server.allowed_origins),
+        trusted_proxies=tuple(file.server.trusted_proxies),
+        timings=Timings(**proto),
         limits=Limits(**limits),
         demo_settings=Settings(
             ring_timeout=file.demo.ring_timeout,
             max_chats=file.demo.max_chats,
             binding=file.demo.binding,  # type: ignore[arg-type]  # coerced to Binding
         ),
-        **proto,
     )
 
 

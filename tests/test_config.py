@@ -32,8 +32,8 @@ def test_full_file_becomes_a_server_config(tmp_path):
     config = server_config(load_config(path), None)
     assert config.db == "chat.db"
     assert config.allowed_origins == ("https://shop.example",)
-    assert config.heartbeat_interval == 5
-    assert config.dead_peer_timeout == 30  # untouched keys keep the protocol defaults
+    assert config.timings.heartbeat_interval == 5
+    assert config.timings.dead_peer_timeout == 30  # untouched keys keep the protocol defaults
     assert (config.demo_settings.max_chats, config.demo_settings.binding) == (2, "strict")
     assert (config.limits.frame_rate, config.limits.connections_per_address) == (50, 0)
     assert config.limits.frame_burst == 60  # untouched limits keep their defaults

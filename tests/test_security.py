@@ -51,7 +51,9 @@ async def test_a_flood_of_requests_is_refused_frame_by_frame_and_the_connection_
         limited = [r for r in replies if isinstance(r, p.Error)]
         assert ok == [f"c{i}" for i in range(10)]  # the burst
         assert {e.code for e in limited} == {"rate_limited"}
-        assert "send again in" in limited[0].message
+        # an unsequenced refusal (nothing applied), with a wait that is not "0.0 s"
+        assert "send again in" in limited[0].message and " 0 ms" not in limited[0].message
+        assert all(e.seq == 0 and e.retry_after > 0.001 for e in limited)
         # acks and pings are never limited: they answer the server's own traffic
         await ws.send_message(p.encode(p.Ping()))
         assert isinstance(await until(ws, p.Pong), p.Pong)

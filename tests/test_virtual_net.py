@@ -55,7 +55,7 @@ async def test_connections_opened_together_are_pinged_apart(autojump_clock):
         async with trio.open_nursery() as pages:
             for i in range(20):
                 pages.start_soon(page, i)
-    interval = virtual_config().heartbeat_interval
+    interval = virtual_config().timings.heartbeat_interval
     assert all(interval <= t <= 2 * interval + 1 for t in pinged)
     assert max(pinged) - min(pinged) > interval / 2
 
@@ -64,7 +64,7 @@ async def test_a_stall_does_not_leave_the_pings_due_during_it_bunched(autojump_c
     """Checks fall on deadlines: the connections whose checks a stall delayed are pinged
     together once, right after it, and then each on its own phase again (a sleep after
     each check kept them together from then on)."""
-    interval = virtual_config().heartbeat_interval
+    interval = virtual_config().timings.heartbeat_interval
     pings: list[float] = []
     async with served() as server, trio.open_nursery() as nursery:
 

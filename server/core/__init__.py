@@ -31,6 +31,7 @@ from .model import (
     Operator,
     Room,
     Settings,
+    Timings,
 )
 from .passwords import hash_password, verify_password
 
@@ -68,6 +69,7 @@ __all__ = [
     "SeededIds",
     "Settings",
     "StartTimer",
+    "Timings",
     "hash_password",
     "verify_password",
 ]

@@ -46,6 +46,7 @@ def place_call(ctx: Ctx, visitor: Visitor, page_instance_id: str, button_id: str
     )
     st.calls[call.id] = call
     visitor.call_id = call.id
+    st.missed_calls.pop((visitor.account_id, visitor.id), None)
     ctx.persist(call)
     ctx.timer(("ring_timeout", call.id), ctx.now + account.settings.ring_timeout)
     ctx.to_visitor(call.account_id, visitor.id, p.CallState(call.id, "ringing", False))
@@ -167,7 +168,10 @@ def end_unanswered(ctx: Ctx, call: Call, event: CallEvent, reason: str) -> None:
         reason=reason,
         wait=ctx.now - call.created_at,
     )
-    st.retire_call(call)
+    if missed:
+        st.call_missed(call)
+    else:
+        st.retire_call(call)
 
 
 def ring_timeout(ctx: Ctx, call_id: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .. import protocol as p
 from .machines import CallState, InvitationState, RoomState
 from .outbox import Outbox
 
@@ -30,6 +31,16 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.binding = Binding(self.binding)
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """The protocol's timings, in seconds: one owner for the server (its heartbeat, its
+    grace timers) and for what ``welcome`` tells clients."""
+
+    heartbeat_interval: float = p.HEARTBEAT_INTERVAL
+    dead_peer_timeout: float = p.DEAD_PEER_TIMEOUT
+    session_grace: float = p.SESSION_GRACE
 
 
 @dataclass(slots=True)
@@ -65,6 +76,9 @@ class Session:
     account_id: str
     owner: str  # operator id, or page-instance id for visitors
     resume_token: str
+    #: what the session was opened with (an operator's login token, hashed): a logout
+    #: ends every session opened with it, connected or in its grace period
+    credential: str | None = None
     outbox: Outbox = field(default_factory=Outbox)
     connected: bool = True
     # request id -> the reply sent, so a resent request is answered, not re-applied

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import protocol as p
 from .effects import Ctx
-from .errors import Forbidden, InvalidRequest, LimitReached
+from .errors import Forbidden, InvalidRequest, LimitReached, NotFound
 from .machines import CALL, ROOM, CallEvent, RoomEvent, step
 from .model import Membership, Message, Room
 from .views import operator_party, room_info, room_visitor_info
@@ -157,7 +157,7 @@ def invite_operator(ctx: Ctx, room: Room, inviter: str, invitee: str) -> None:
     require_operator(room, inviter)
     target = st.operators.get(invitee)
     if target is None or target.operator.account_id != room.account_id:
-        raise Forbidden(f"no operator {invitee!r} in your account")
+        raise NotFound(f"no operator {invitee!r} in your account")
     if invitee in room.operators:
         raise InvalidRequest(f"operator {invitee!r} is already in the room")
     if not target.sessions:

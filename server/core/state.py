@@ -40,6 +40,9 @@ class State:
     # ended calls and rooms, kept a while so late requests get a precise answer
     ended_calls: OrderedDict[str, Call] = field(default_factory=OrderedDict)
     ended_rooms: OrderedDict[str, Room] = field(default_factory=OrderedDict)
+    # (account id, visitor id) -> its last call, if that was missed (a server restart
+    # included): the visitor's next snapshot says so, until it calls again or writes
+    missed_calls: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
     # which accounts had an available operator when visitors were last told
     available: dict[str, bool] = field(default_factory=dict)
 
@@ -69,6 +72,11 @@ class State:
         """Move an ended call out of the live set."""
         self.calls.pop(call.id, None)
         _remember(self.ended_calls, call.id, call)
+
+    def call_missed(self, call: Call) -> None:
+        """Remember a missed call for its visitor's next snapshot (kept as an ended call)."""
+        self.retire_call(call)
+        _remember(self.missed_calls, (call.account_id, call.visitor_id), call.id)
 
     def retire_room(self, room: Room) -> None:
         self.rooms.pop(room.id, None)
@@ -112,7 +120,7 @@ class State:
 ENDED_MEMORY = 10_000
 
 
-def _remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
+def _remember(store: OrderedDict[Any, Any], key: Any, value: Any) -> None:
     store[key] = value
     if len(store) > ENDED_MEMORY:
         store.popitem(last=False)
