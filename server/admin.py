@@ -38,6 +38,13 @@ class NewPassword(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
+class TranscriptPage(msgspec.Struct, forbid_unknown_fields=True):
+    """``GET /api/transcripts?limit=N&before=ROOM``: a page of the chats, newest first."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+    before: str | None = None
+
+
 def register(app: QuartTrio, chat: ChatServer) -> None:
     """Add the Control Panel API to ``app``."""
     from .app import HttpError, json_response
@@ -126,13 +133,23 @@ def register(app: QuartTrio, chat: ChatServer) -> None:
     @app.get("/api/transcripts")
     async def transcripts() -> Response:
         me = await admin()
-        rooms = await chat.store.rooms(me.account_id)
-        return json_response([dataclasses.asdict(r) for r in rooms])
+        try:
+            page = msgspec.convert(dict(request.args), TranscriptPage, strict=False)
+        except msgspec.ValidationError as exc:
+            raise HttpError(400, "invalid_field", str(exc).replace("`$.", "`")) from None
+        rooms = await chat.store.rooms(me.account_id, page.limit, page.before)
+        more = len(rooms) == page.limit
+        return json_response(
+            {
+                "transcripts": [dataclasses.asdict(r) for r in rooms],
+                "next": rooms[-1].id if rooms and more else None,
+            }
+        )
 
     @app.get("/api/transcripts/<room_id>")
     async def transcript(room_id: str) -> Response:
         me = await admin()
-        if not any(r.id == room_id for r in await chat.store.rooms(me.account_id, limit=10**9)):
+        if await chat.store.room_account(room_id) != me.account_id:
             raise HttpError(404, "not_found", f"no chat {room_id}")
         messages = await chat.store.transcript(room_id)
         return json_response(

@@ -24,7 +24,8 @@ class TrustedProxies:
     def __init__(self, app: Any, trusted: Iterable[str]) -> None:
         self.app = app
         self.trusted = networks(trusted)
-        self.fixed = ProxyFixMiddleware(app, mode="modern", trusted_hops=1)
+        inner: Any = _WebSocketScheme(app)
+        self.fixed = ProxyFixMiddleware(inner, mode="modern", trusted_hops=1)
 
     def _trusted(self, scope: dict[str, Any]) -> bool:
         client = scope.get("client")
@@ -41,3 +42,16 @@ class TrustedProxies:
             await self.fixed(scope, receive, send)  # type: ignore[arg-type]
         else:
             await self.app(scope, receive, send)
+
+
+class _WebSocketScheme:
+    """``X-Forwarded-Proto: https`` names the page's scheme; a WebSocket scope's must be
+    ``wss`` (Hypercorn's middleware copies ``https``, and Quart refuses that with 400)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            scope["scheme"] = {"https": "wss", "http": "ws"}.get(scope["scheme"], scope["scheme"])
+        await self.app(scope, receive, send)

@@ -226,7 +226,8 @@ class Store:
             try:
                 result = fn(self._db)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # some errors (a full disk) roll back themselves
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
             return result
@@ -322,15 +323,24 @@ class Store:
 
     # ---------------------------------------------------------------- reads
 
-    async def rooms(self, account_id: str, limit: int = 500) -> list[RoomSummary]:
-        """The account's chats, newest first, for the transcripts list."""
+    async def rooms(
+        self, account_id: str, limit: int = 100, before: str | None = None
+    ) -> list[RoomSummary]:
+        """The account's chats, newest first, for the transcripts list: ``limit`` of them,
+        opened before the chat ``before`` (the last one of the previous page)."""
+        after = (
+            " AND (r.opened_at, r.id) < (SELECT opened_at, id FROM rooms WHERE id=?)"
+            if before
+            else ""
+        )
         rows = await self._query(
             "SELECT r.id, r.visitor_id, r.state, r.opened_at, r.closed_at, r.close_reason, "
             "(SELECT COUNT(*) FROM messages m WHERE m.room_id = r.id), "
             "(SELECT GROUP_CONCAT(DISTINCT o.name) FROM room_operators ro "
             " JOIN operators o ON o.id = ro.operator_id WHERE ro.room_id = r.id) "
-            "FROM rooms r WHERE r.account_id=? ORDER BY r.opened_at DESC LIMIT ?",
-            account_id,
+            f"FROM rooms r WHERE r.account_id=?{after} ORDER BY r.opened_at DESC, r.id DESC "
+            "LIMIT ?",
+            *([account_id, before] if before else [account_id]),
             limit,
         )
         return [
@@ -406,6 +416,11 @@ class Store:
             return Loaded(accounts, operators, buttons, rooms, members, missed)
 
         return await self._tx(read)
+
+    async def room_account(self, room_id: str) -> str | None:
+        """The account a chat belongs to, or None if there is no such chat."""
+        rows = await self._query("SELECT account_id FROM rooms WHERE id=?", room_id)
+        return rows[0][0] if rows else None
 
     async def transcript(self, room_id: str) -> list[Message]:
         rows = await self._query("SELECT * FROM messages WHERE room_id=? ORDER BY n", room_id)

@@ -192,3 +192,101 @@ async def test_shutdown_closes_every_websocket_going_away_and_keeps_what_was_ack
     store = await Store.open(db)
     assert [m.text for m in await store.transcript(room)] == ["acknowledged"]
     await store.close()
+
+
+async def test_a_visitor_whose_call_rang_across_a_restart_is_told_it_was_missed(tmp_path):
+    db = str(tmp_path / "ringlab.db")
+    with trio.fail_after(30):
+        async with (
+            open_server(ServerConfig(db=db)) as server,
+            open_client(
+                server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
+            ) as visitor,
+        ):
+            call = (await visitor.request(p.PlaceCall(id="c"))).call
+            visitor_id, session = visitor.welcome.visitor_id, visitor.welcome.session
+        async with open_server(ServerConfig(db=db)) as server:
+            back = p.VisitorHello(
+                page_instance="pg1", visitor_id=visitor_id, session=session, **VISITOR
+            )
+            async with open_client(server.ws_url, "visitor", back) as visitor:
+                assert not visitor.welcome.resumed  # the session died with the process
+                snap = await visitor.next(p.VisitorSnapshot)
+                assert (snap.call, snap.call_state, snap.leave_message) == (call, "missed", True)
+                await visitor.request(p.LeaveMessage(id="m", name="V", email="v@x", text="hi"))
+            async with open_client(server.ws_url, "visitor", back) as visitor:
+                snap = await visitor.next(p.VisitorSnapshot)  # told once it wrote
+                assert (snap.call, snap.leave_message) == (None, False)
+        store = await Store.open(db)
+        assert [m.call_id for m in await store.offline_messages(demo.ACCOUNT)] == [call]
+        await store.close()
+
+
+async def test_an_operator_added_to_the_database_works_without_a_restart(tmp_path):
+    """Another process (a script, a second server) adds an account's operator to the store:
+    this server takes it on first use instead of refusing its WebSocket until a restart."""
+    from server.core import Operator, hash_password
+
+    db = str(tmp_path / "ringlab.db")
+    with trio.fail_after(30):
+        async with open_server(ServerConfig(db=db)) as server:
+            other = await Store.open(db)
+            hashed = hash_password("carol-secret", b"0" * 16, 2**4)
+            await other.add_operator(Operator("op_carol", demo.ACCOUNT, "carol", "Carol", hashed))
+            await other.close()
+            token = (await login(server.url, "carol", "carol-secret"))["token"]
+            async with open_client(server.ws_url, "operator", p.OperatorHello(token=token)) as c:
+                assert c.welcome.operator.name == "Carol"
+
+
+async def test_a_write_the_database_refuses_stops_the_server_and_nothing_unstored_is_acknowledged(
+    tmp_path,
+):
+    """The disk fills up: the transaction fails, the server closes every connection
+    (1011) and stops; every message a client got `ok` for is in the database."""
+    from server.serve import serve_reference
+
+    db = str(tmp_path / "chat.db")
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(
+                lambda task_status: serve_reference(
+                    ServerConfig(db=db), port=0, task_status=task_status
+                )
+            )
+            hello = (await operator_hellos(server.url))[0]
+            acknowledged = []
+            async with (
+                open_client(server.ws_url, "operator", hello) as alice,
+                open_websocket_url(server.ws_url + "/ws/visitor") as visitor,
+            ):
+                await visitor.send_message(p.encode(p.VisitorHello(page_instance="pg", **VISITOR)))
+                await visitor.send_message(p.encode(p.PlaceCall(id="c1")))
+                call = (await alice.next(p.Ring)).call
+                room = (await alice.request(p.Accept(id="a1", call=call))).room
+                raw = server.chat.store._db
+                pages = raw.execute("PRAGMA page_count").fetchone()[0]
+                raw.execute(f"PRAGMA max_page_count = {pages + 2}")  # a disk that fills up
+                with pytest.raises(ConnectionClosed) as closed:
+                    for i in range(10_000):
+                        text = f"{i:05d} " + "x" * 500
+                        await visitor.send_message(
+                            p.encode(p.Send(id=f"m{i}", room=room, text=text))
+                        )
+                        while (
+                            getattr(
+                                reply := p.decode_event("visitor", await visitor.get_message()),
+                                "ref",
+                                None,
+                            )
+                            != f"m{i}"
+                        ):
+                            pass
+                        assert isinstance(reply, p.Ok)
+                        acknowledged.append(text)
+                assert closed.value.reason.code == 1011
+            # serve_reference returns by itself: the server stopped
+        assert server.chat.runtime.failure and "database" in server.chat.runtime.failure
+    store = await Store.open(db)
+    assert acknowledged and [m.text for m in await store.transcript(room)] == acknowledged
+    await store.close()

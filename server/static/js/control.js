@@ -130,8 +130,9 @@ const views = {
     view.replaceChildren(el("h1", {}, "Settings"), form, result);
   },
 
-  async transcripts(view) {
-    const rooms = await api("GET", "/api/transcripts");
+  async transcripts(view, before = null) {
+    const page = await api("GET", `/api/transcripts${before ? `?before=${encodeURIComponent(before)}` : ""}`);
+    const rooms = page.transcripts;
     const shown = el("div");
     const rows = rooms.map((r) => el("tr", { data: { testid: "transcript-row" } },
       el("td", {}, when(r.opened_at)), el("td", {}, r.visitor_id), el("td", {}, r.operators.join(", ")),
@@ -142,8 +143,11 @@ const views = {
           el("ol", { class: "transcript", data: { testid: "transcript" } }, ...messages.map((m) =>
             el("li", {}, el("span", { class: "who" }, `${m.name}: `), el("span", { class: "text" }, m.text)))));
       } }, "View"))));
+    const older = page.next
+      ? el("button", { data: { testid: "older-transcripts" }, onclick: () => views.transcripts(view, page.next) }, "Older chats")
+      : "";
     view.replaceChildren(el("h1", {}, "Transcripts"),
-      table(["Opened", "Visitor", "Operators", "Messages", "Ended", ""], rows), shown);
+      table(["Opened", "Visitor", "Operators", "Messages", "Ended", ""], rows), older, shown);
   },
 
   async offline(view) {
