@@ -137,3 +137,10 @@ def test_server_restarts_keep_every_acknowledged_message_and_end_every_call_clea
     assert placed and placed <= set(ended)
     assert set(ended.values()) <= {"accepted", "missed", "abandoned", "cancelled"}
     assert m["rings_never_stopped"] == 0 and m["double_accepts"] == 0
+    # a call the restart ended: its visitor's snapshot said "missed", and the visitor took it
+    # (it did not wait out its patience and hang up a call that no longer rang)
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        cut = {r[0] for r in conn.execute("SELECT id FROM calls WHERE end_reason='server_restart'")}
+    assert all(ended[call] == "missed" for call in cut & placed), (cut, ended)

@@ -40,6 +40,7 @@ class VirtualVisitor:
         self.wire: Wire
         self.room: str | None = None
         self.seen: set[tuple[str, int]] = set()  # (room, n) of the messages shown
+        self._arrived = False  # the page's first snapshot was taken
 
     def _code_visitor_id(self) -> str | None:
         """What the button code on the visitor's page presents as its visitor id."""
@@ -84,6 +85,7 @@ class VirtualVisitor:
         self.pages_seen += 1
         self._unloaded = False
         self.page = f"pg-{self.name}-{self.pages_seen}-{self.rng.getrandbits(32):08x}"
+        self._arrived = False
         self.events, self._inbox = trio.open_memory_channel[Any](1000)
         self.wire = self.stage.wire(
             "visitor",
@@ -121,25 +123,46 @@ class VirtualVisitor:
 
     async def _next(self, *kinds: type, timeout: float = float("inf")) -> Any:
         with trio.move_on_after(max(0.0, timeout)):
-            async for event in self._inbox:
-                if isinstance(event, p.Welcome) and event.visitor_id:
-                    self.visitor_id = event.visitor_id
-                if isinstance(event, p.RoomOpened):
-                    self._joined(event.room)
-                elif isinstance(event, p.RoomClosed) and event.room == self.room:
-                    self.room = None
-                    self.stage.log(
-                        ev.RoomLeft(
-                            t=self.stage.now(),
-                            actor=self.name,
-                            room=event.room,
-                            reason=event.reason,
-                        )
-                    )
-                elif isinstance(event, p.ChatMessage):
-                    self._received(event)
-                if isinstance(event, kinds):
-                    return event
+            async for received in self._inbox:
+                for event in self._expand(received):
+                    if (found := self._take(event, kinds)) is not None:
+                        return found
+        return None
+
+    def _expand(self, event: Any) -> list[Any]:
+        """A later snapshot (a reconnect that could not resume: a server restart) replaces
+        what the page knew: it stands for the events the page missed."""
+        if not isinstance(event, p.VisitorSnapshot) or not self._arrived:
+            return [event]
+        missed: list[Any] = [event]
+        if self.room is not None and self.room not in {r.room for r in event.rooms}:
+            missed.append(p.RoomClosed(room=self.room, reason="gone"))
+        elif self.room is None and event.rooms:
+            missed.append(p.RoomOpened(room=event.rooms[-1]))
+        if event.call and event.call_state and event.call_state != "ringing":
+            missed.append(p.CallState(event.call, event.call_state, event.leave_message))
+        return missed
+
+    def _take(self, event: Any, kinds: tuple[type, ...]) -> Any:
+        """Follow one event; return it if it is of ``kinds``."""
+        if isinstance(event, p.Welcome) and event.visitor_id:
+            self.visitor_id = event.visitor_id
+        if isinstance(event, p.RoomOpened):
+            self._joined(event.room)
+        elif isinstance(event, p.RoomClosed) and event.room == self.room:
+            self.room = None
+            self.stage.log(
+                ev.RoomLeft(
+                    t=self.stage.now(),
+                    actor=self.name,
+                    room=event.room,
+                    reason=event.reason,
+                )
+            )
+        elif isinstance(event, p.ChatMessage):
+            self._received(event)
+        if isinstance(event, kinds):
+            return event
         return None
 
     def _joined(self, room: p.RoomInfo) -> None:
@@ -175,6 +198,7 @@ class VirtualVisitor:
         )
         if snapshot.rooms:  # a shared visitor id: this page joins that visitor's room
             self._joined(snapshot.rooms[-1])
+        self._arrived = True
         if snapshot.invitation is not None and self.room is None:
             await self._answer(snapshot.invitation)
         return True
