@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -134,10 +135,11 @@ LIMITS_OFF = (
 
 @contextlib.contextmanager
 def server_process(
-    db: str, config: str = LIMITS_OFF, log: IO[str] | None = None
+    db: str, config: str = LIMITS_OFF, log: IO[str] | None = None, tree: str | None = None
 ) -> Iterator[tuple[str, int]]:
     """``ringlab serve`` on a free loopback port with ``config`` (TOML text), its output to
-    ``log`` (default: discarded), until the block ends: (ws url, pid)."""
+    ``log`` (default: discarded), until the block ends: (ws url, pid). ``tree``: serve the
+    code of that checkout (an earlier commit's worktree) with this venv."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="ringlab-bench-") as tmp:
         config_file = Path(tmp) / "bench.toml"
@@ -149,6 +151,8 @@ def server_process(
             ],
             stdout=log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": tree} if tree else None,
         )
         try:
             for _ in range(200):

@@ -1,6 +1,7 @@
 """Reference server benchmarks on loopback: ring fan-out, message throughput, idle cost.
 
     python bench/server_bench.py [--quick] [--operators 10,100,1000] [--rooms 1000]
+                                 [--only fanout,messages,idle] [--tree DIR]
 
 The server runs in its own process (``ringlab serve``, abuse limits off); the clients are
 lean trio-websocket peers in this one (``peers.py``). Three measures:
@@ -10,11 +11,15 @@ lean trio-websocket peers in this one (``peers.py``). Three measures:
    accept until every other console has read its ``ring_stop``, against the loopback floor
    (a ping/pong round trip on the same kind of connection, in the same run).
 2. Message throughput: visitors of the open rooms send chat messages at a fixed offered
-   rate, step by step; delivered messages/s at the operators and the send-to-read latency.
+   rate, step by step; delivered messages/s at the operators and the send-to-read latency,
+   and each sender's answer: how long it took (the slowest too) and how many were shed
+   (``server_busy``).
 3. Idle connections: the server's RSS and CPU per 1,000 connected visitor pages that only
    answer heartbeats.
 
-Results go to bench/RESULTS.md with the machine.
+``--tree DIR`` serves from another checkout (a worktree of an earlier commit), so a
+change is measured against the commit before in one sitting. Results go to
+bench/RESULTS.md with the machine.
 """
 
 from __future__ import annotations
@@ -50,6 +55,15 @@ class World:
         self.expect = 0
         self.delivered: list[float] = []  # send-to-read latency of each chat message
         self.sent_at: dict[str, float] = {}
+        self.asked_at: dict[str, float] = {}  # request id -> when its visitor sent it
+        self.answered: list[float] = []  # send-to-answer time of each request
+        self.shed = 0  # requests answered server_busy
+
+    def on_visitor(self, peer: Peer, event: dict[str, Any], t: float) -> None:
+        asked = self.asked_at.pop(event.get("ref") or "", None)
+        if asked is not None:
+            self.answered.append(t - asked)
+            self.shed += event.get("code") == "server_busy"
 
     def on_operator(self, peer: Peer, event: dict[str, Any], t: float) -> None:
         kind = event["type"]
@@ -75,7 +89,7 @@ class World:
         return peer
 
     async def visitor(self, page: str) -> Peer:
-        peer = Peer(len(self.visitors), lambda p, e, t: None)
+        peer = Peer(len(self.visitors), self.on_visitor)
         await peer.open(self.nursery, f"{self.url}/ws/visitor", visitor_hello(page))
         self.visitors.append(peer)
         return peer
@@ -146,8 +160,8 @@ async def fanout(world: World, calls: int) -> list[float]:
 
 async def throughput(world: World, rooms: list[tuple[Peer, str]], rate: float, seconds: float):
     """Offer ``rate`` messages/s spread over the rooms for ``seconds``: (delivered/s,
-    latencies)."""
-    world.delivered = []
+    latencies); the answers' times are left in ``world.answered``."""
+    world.delivered, world.answered, world.shed = [], [], 0
     total = int(rate * seconds)
     start = trio.current_time()
     async with trio.open_nursery() as nursery:
@@ -158,11 +172,11 @@ async def throughput(world: World, rooms: list[tuple[Peer, str]], rate: float, s
                 await trio.sleep(due - now)
             visitor, room = rooms[k % len(rooms)]
             text = f"m{k}-{rate:g}"
-            world.sent_at[text] = trio.current_time()
+            world.sent_at[text] = world.asked_at[text] = trio.current_time()
             frame = {"type": "send", "id": text, "room": room, "text": text}
             nursery.start_soon(visitor.send, json.dumps(frame))
         with trio.move_on_after(10):
-            while len(world.delivered) < total:
+            while len(world.delivered) + world.shed < total or len(world.answered) < total:
                 await trio.sleep(0.05)
     elapsed = trio.current_time() - start
     return len(world.delivered) / elapsed, list(world.delivered)
@@ -172,13 +186,15 @@ def ms(x: float) -> str:
     return f"{x * 1000:.2f} ms"
 
 
-async def bench_fanout(ns: list[int], rooms: int, calls: int) -> list[tuple[str, str, str]]:
+async def bench_fanout(
+    ns: list[int], rooms: int, calls: int, tree: str | None
+) -> list[tuple[str, str, str]]:
     rows = []
     for n in ns:
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "bench.db")
             tokens = await prepare_db(db, n, max_chats=rooms + calls + 10)
-            with server_process(db) as (url, _pid), frozen_while_running():
+            with server_process(db, tree=tree) as (url, _pid), frozen_while_running():
                 async with trio.open_nursery() as nursery:
                     world = World(url, nursery)
                     holders = [await world.operator(t) for t in tokens[:HOLDERS]]
@@ -207,13 +223,13 @@ async def bench_fanout(ns: list[int], rooms: int, calls: int) -> list[tuple[str,
 
 
 async def bench_messages(
-    rooms: int, rates: list[float], seconds: float
+    rooms: int, rates: list[float], seconds: float, tree: str | None
 ) -> list[tuple[str, str, str]]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "bench.db")
         tokens = await prepare_db(db, HOLDERS, max_chats=rooms + 10)
-        with server_process(db) as (url, _pid), frozen_while_running():
+        with server_process(db, tree=tree) as (url, _pid), frozen_while_running():
             async with trio.open_nursery() as nursery:
                 world = World(url, nursery)
                 holders = [await world.operator(t) for t in tokens]
@@ -221,13 +237,18 @@ async def bench_messages(
                 freeze_all()
                 for rate in rates:
                     delivered, lat = await throughput(world, opened, rate, seconds)
+                    answered = world.answered or [float("nan")]
                     rows.append(
                         (
                             f"messages, {rooms} rooms, offered {rate:g}/s",
-                            f"delivered {delivered:.0f}/s; latency p50 / p99 "
-                            f"{ms(percentile(lat, 50))} / {ms(percentile(lat, 99))}"
-                            if lat
-                            else "nothing delivered",
+                            (
+                                f"delivered {delivered:.0f}/s; latency p50 / p99 "
+                                f"{ms(percentile(lat, 50))} / {ms(percentile(lat, 99))}"
+                                if lat
+                                else "nothing delivered"
+                            )
+                            + f"; answered {len(world.answered)}, shed {world.shed}, "
+                            f"slowest answer {ms(max(answered))}",
                             "",
                         )
                     )
@@ -236,11 +257,13 @@ async def bench_messages(
     return rows
 
 
-async def bench_idle(connections: int, seconds: float) -> list[tuple[str, str, str]]:
+async def bench_idle(
+    connections: int, seconds: float, tree: str | None
+) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "bench.db")
         await prepare_db(db, 0, max_chats=5)
-        with server_process(db) as (url, pid):
+        with server_process(db, tree=tree) as (url, pid):
             async with trio.open_nursery() as nursery:
                 world = World(url, nursery)
                 await trio.sleep(1)
@@ -267,12 +290,16 @@ async def bench_idle(connections: int, seconds: float) -> list[tuple[str, str, s
 
 
 async def main(args: argparse.Namespace) -> list[tuple[str, str, str]]:
-    ns = [int(n) for n in args.operators.split(",")]
-    rows = await bench_fanout(ns, args.rooms, args.calls)
-    rows += await bench_messages(
-        args.rooms, [float(r) for r in args.rates.split(",")], args.seconds
-    )
-    rows += await bench_idle(args.idle, args.idle_seconds)
+    only, tree = args.only.split(","), args.tree
+    rows = []
+    if "fanout" in only:
+        ns = [int(n) for n in args.operators.split(",")]
+        rows += await bench_fanout(ns, args.rooms, args.calls, tree)
+    if "messages" in only:
+        rates = [float(r) for r in args.rates.split(",")]
+        rows += await bench_messages(args.rooms, rates, args.seconds, tree)
+    if "idle" in only:
+        rows += await bench_idle(args.idle, args.idle_seconds, tree)
     return rows
 
 
@@ -286,13 +313,18 @@ def cli() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--idle", type=int, default=2000)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument("--only", default="fanout,messages,idle", help="which measures")
+    parser.add_argument("--tree", help="serve from this checkout (an earlier commit)")
     args = parser.parse_args()
     if args.quick:
         args.calls, args.seconds, args.idle_seconds = 20, 3.0, 12.0
     started = time.monotonic()
     rows = trio.run(main, args)
     print(f"({time.monotonic() - started:.0f} s)")
-    append_results("Reference server: fan-out, throughput, idle cost", rows, sys.argv)
+    title = "Reference server: fan-out, throughput, idle cost"
+    if args.tree:
+        title += f" (server from {args.tree})"
+    append_results(title, rows, sys.argv)
 
 
 if __name__ == "__main__":

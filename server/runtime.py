@@ -14,10 +14,11 @@ then carries their effects out: deliveries, closes, timers, logs. So
 - a frame goes to the connection its session had when the change was applied, so a
   resume applied later in the same batch gets its ``welcome`` before any replay.
 
-Requests wait in a bounded queue. One that would overflow it, or that waited longer than
-``max_wait`` by the time its batch comes, is answered ``server_busy`` and not applied: past
-its ceiling the server sheds load with an answer instead of letting every answer's latency
-grow without bound.
+Requests wait in a bounded queue. One that would overflow it, that arrives while the
+oldest waiting change has waited longer than ``max_wait``, or that waited longer than that
+itself by the time its batch comes, is answered ``server_busy`` and not applied: past its
+ceiling the server sheds load with an answer instead of letting every answer's latency grow
+without bound, and it sheds at the door, where refusing costs least.
 
 If a transaction fails (a full disk), the hub is ahead of the store: the runtime stops
 applying changes, closes every connection (1011) and reports :attr:`failure`; the server
@@ -133,10 +134,13 @@ class Runtime:
     def submit_request(self, change: Change, refuse: Callable[[float], None]) -> Job | None:
         """Queue a client's request; None (and nothing queued) when the queue is full.
         ``refuse(retry_after)`` answers it if it waits too long."""
+        now = trio.current_time()
         if self._requests >= self.queue_limit or self.failure is not None:
             return None
+        if self._jobs and now - self._jobs[0].queued_at > self.max_wait:
+            return None  # the queue is already late: refuse now, cheaply, not after waiting
         self._requests += 1
-        return self._queue(Job(change, refuse, trio.current_time()))
+        return self._queue(Job(change, refuse, now))
 
     async def do(self, change: Change) -> None:
         """Queue a change and wait until it is stored and carried out."""
