@@ -47,6 +47,15 @@ async def console(server, nursery, token=None):
     return ws, got[0]
 
 
+async def ringing(server, nursery, **page):
+    """Alice's console and a visitor whose call rings there: (alice, visitor, ring)."""
+    alice, _ = await console(server, nursery)
+    visitor, _ = await visitor_page(server, nursery, **page)
+    await visitor.send_message(p.encode(p.PlaceCall(id="c")))
+    ring = (await frames(alice, kind("ring")))[-1]
+    return alice, visitor, ring
+
+
 async def test_welcome_sends_the_configured_timings_and_the_server_keeps_them(autojump_clock):
     timings = Timings(heartbeat_interval=40, dead_peer_timeout=90, session_grace=12)
     app = create_app(dataclasses.replace(virtual_config(), timings=timings))
@@ -80,10 +89,7 @@ async def test_binary_and_deeply_nested_frames_get_bad_frame_and_no_traceback(
 
 async def test_null_fields_are_omitted_from_shared_shapes(autojump_clock):
     async with served() as server, trio.open_nursery() as nursery:
-        alice, _ = await console(server, nursery)
-        visitor, _ = await visitor_page(server, nursery)
-        await visitor.send_message(p.encode(p.PlaceCall(id="c")))
-        ring = (await frames(alice, kind("ring")))[-1]
+        alice, visitor, ring = await ringing(server, nursery)
         await alice.send_message(p.encode(p.Accept(id="a", call=ring["call"])))
         opened = (await frames(visitor, kind("room_opened")))[-1]
         assert "invitation" not in opened["room"] and opened["room"]["call"] == ring["call"]
@@ -93,10 +99,7 @@ async def test_null_fields_are_omitted_from_shared_shapes(autojump_clock):
 
 async def test_set_status_away_answers_after_the_ring_stop_it_caused(autojump_clock):
     async with served() as server, trio.open_nursery() as nursery:
-        alice, _ = await console(server, nursery)
-        visitor, _ = await visitor_page(server, nursery)
-        await visitor.send_message(p.encode(p.PlaceCall(id="c")))
-        await frames(alice, kind("ring"))
+        alice, _, _ = await ringing(server, nursery)
         await alice.send_message(p.encode(p.SetStatus(id="s", status="away")))
         got = await frames(alice, kind("ok", ref="s"))
         assert [f["type"] for f in got if f["type"] in ("ring_stop", "ok")] == ["ring_stop", "ok"]
@@ -106,10 +109,7 @@ async def test_set_status_away_answers_after_the_ring_stop_it_caused(autojump_cl
 
 async def test_inviting_an_unknown_operator_is_not_found(autojump_clock):
     async with served() as server, trio.open_nursery() as nursery:
-        alice, _ = await console(server, nursery)
-        visitor, _ = await visitor_page(server, nursery)
-        await visitor.send_message(p.encode(p.PlaceCall(id="c")))
-        ring = (await frames(alice, kind("ring")))[-1]
+        alice, _, ring = await ringing(server, nursery)
         await alice.send_message(p.encode(p.Accept(id="a", call=ring["call"])))
         room = (await frames(alice, kind("ok", ref="a")))[-1]["room"]
         await alice.send_message(p.encode(p.InviteOperator(id="i", room=room, operator="op_x")))
@@ -151,10 +151,7 @@ async def test_a_visitor_page_change_resumes_its_session_and_operators_see_the_m
 ):
     app = create_app(virtual_config())
     async with served(app) as server, trio.open_nursery() as nursery:
-        alice, _ = await console(server, nursery)
-        visitor, _ = await visitor_page(server, nursery, url="https://shop/a")
-        await visitor.send_message(p.encode(p.PlaceCall(id="c")))
-        ring = (await frames(alice, kind("ring")))[-1]
+        alice, visitor, ring = await ringing(server, nursery, url="https://shop/a")
         await alice.send_message(p.encode(p.Accept(id="a", call=ring["call"])))
         got = await frames(visitor, kind("room_opened"))
         seen = [f for f in got if f.get("seq")]
