@@ -39,6 +39,8 @@ log = logging.getLogger("ringlab.server")
 TOKEN_TTL = 12 * 3600.0
 #: Seconds between two reloads of account data on a miss (an unknown account or operator).
 REFRESH_EVERY = 1.0
+#: Seconds between two WAL checkpoints.
+CHECKPOINT_EVERY = 1.0
 
 
 class LoginRequest(msgspec.Struct):
@@ -126,6 +128,14 @@ class ChatServer:
             lambda now: self.hub.restore(now, loaded.open_rooms, loaded.members, loaded.missed)
         )
         nursery.start_soon(self.timers.serve, self._fire)
+        if self.store.checkpoints:
+            nursery.start_soon(self._checkpoints)
+
+    async def _checkpoints(self) -> None:
+        """The WAL back into the database every second, in a worker thread (server.store)."""
+        while True:
+            await trio.sleep(CHECKPOINT_EVERY)
+            await self.store.checkpoint()
 
     async def stop(self) -> None:
         """Close what is still open, store what is queued, close the store."""

@@ -1,8 +1,21 @@
 """SQLite persistence: what the server must keep across restarts.
 
-One connection, WAL mode, every call serialized and run off the event loop
-by an injected runner (a worker thread in real time; inline under the
-virtual clock, where a thread would let the autojump clock race ahead).
+WAL mode with ``synchronous=NORMAL`` (the durability this promises: docs/security.md).
+
+**Writes run inline**, on the event loop's thread, in one connection. A transaction of the
+runtime's batch takes tens of microseconds: a hop to a worker thread and back cost more than
+that (about a third of the server's CPU per chat message, measured in bench/RESULTS.md), and
+writes never overlap anyway: the runtime makes them one at a time. What could take long in a
+write is the WAL checkpoint that copies the log back into the database (and syncs it), so
+the writer never checkpoints itself (``wal_autocheckpoint=0``): :meth:`Store.checkpoint`
+does, from the reader's connection, in a worker thread.
+
+**Reads run in a worker thread** on a second connection (WAL: readers see every committed
+transaction and never block the writer), one at a time. An in-memory database cannot have
+a second connection, so there reads share the writer's connection, inline.
+
+Tests and simulations inject one ``runner`` for every call: inline under the virtual clock
+(a thread would let the autojump clock race ahead), or one that takes time.
 """
 
 from __future__ import annotations
@@ -15,151 +28,23 @@ from typing import Any, TypeVar, cast
 
 import trio
 
+from . import records
 from .core import (
     Account,
     Binding,
     Button,
     Call,
-    CallState,
     Conflict,
-    Invitation,
     Membership,
     Message,
     OfflineMessage,
     Operator,
     Room,
     RoomState,
-    Settings,
 )
 
 T = TypeVar("T")
 Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS accounts (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL,
-    ring_timeout REAL NOT NULL, max_chats INTEGER NOT NULL, binding TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS operators (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
-    login TEXT NOT NULL UNIQUE, name TEXT NOT NULL, password_hash TEXT NOT NULL,
-    is_admin INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS buttons (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens (
-    token_hash TEXT PRIMARY KEY, operator_id TEXT NOT NULL REFERENCES operators(id),
-    created_at REAL NOT NULL, expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS calls (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, button_id TEXT NOT NULL,
-    visitor_id TEXT NOT NULL, page_instance_id TEXT NOT NULL, state TEXT NOT NULL,
-    created_at REAL NOT NULL, accepted_by TEXT, accepted_at REAL, ended_at REAL,
-    end_reason TEXT, room_id TEXT);
-CREATE TABLE IF NOT EXISTS rooms (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, visitor_id TEXT NOT NULL,
-    call_id TEXT, invitation_id TEXT, state TEXT NOT NULL, opened_at REAL NOT NULL,
-    closed_at REAL, close_reason TEXT);
-CREATE TABLE IF NOT EXISTS room_operators (
-    room_id TEXT NOT NULL, operator_id TEXT NOT NULL, joined_at REAL NOT NULL, left_at REAL,
-    PRIMARY KEY (room_id, operator_id, joined_at));
-CREATE TABLE IF NOT EXISTS messages (
-    room_id TEXT NOT NULL, n INTEGER NOT NULL, role TEXT NOT NULL, sender_id TEXT NOT NULL,
-    sender_name TEXT NOT NULL, text TEXT NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (room_id, n));
-CREATE TABLE IF NOT EXISTS invitations (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, operator_id TEXT NOT NULL,
-    visitor_id TEXT NOT NULL, text TEXT NOT NULL, state TEXT NOT NULL,
-    created_at REAL NOT NULL, ended_at REAL, room_id TEXT);
-CREATE TABLE IF NOT EXISTS offline_messages (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, visitor_id TEXT NOT NULL, name TEXT NOT NULL,
-    email TEXT NOT NULL, text TEXT NOT NULL, at REAL NOT NULL, call_id TEXT);
-CREATE TABLE IF NOT EXISTS conflicts (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, visitor_id TEXT NOT NULL,
-    first_page_instance TEXT NOT NULL, second_page_instance TEXT NOT NULL,
-    first_url TEXT NOT NULL, second_url TEXT NOT NULL, binding TEXT NOT NULL,
-    assigned_visitor_id TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS rooms_open ON rooms (state);
-CREATE INDEX IF NOT EXISTS calls_account ON calls (account_id, created_at);
-"""
-
-_UPSERT: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
-    Account: (
-        "INSERT OR REPLACE INTO accounts VALUES (?,?,?,?,?)",
-        lambda a: (
-            a.id,
-            a.name,
-            a.settings.ring_timeout,
-            a.settings.max_chats,
-            a.settings.binding.value,
-        ),
-    ),
-    Call: (
-        "INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        lambda c: (
-            c.id,
-            c.account_id,
-            c.button_id,
-            c.visitor_id,
-            c.page_instance_id,
-            c.state.value,
-            c.created_at,
-            c.accepted_by,
-            c.accepted_at,
-            c.ended_at,
-            c.end_reason,
-            c.room_id,
-        ),
-    ),
-    Room: (
-        "INSERT OR REPLACE INTO rooms VALUES (?,?,?,?,?,?,?,?,?)",
-        lambda r: (
-            r.id,
-            r.account_id,
-            r.visitor_id,
-            r.call_id,
-            r.invitation_id,
-            r.state.value,
-            r.opened_at,
-            r.closed_at,
-            r.close_reason,
-        ),
-    ),
-    Message: (
-        "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
-        lambda m: (m.room_id, m.n, m.role, m.sender_id, m.sender_name, m.text, m.at),
-    ),
-    Invitation: (
-        "INSERT OR REPLACE INTO invitations VALUES (?,?,?,?,?,?,?,?,?)",
-        lambda i: (
-            i.id,
-            i.account_id,
-            i.operator_id,
-            i.visitor_id,
-            i.text,
-            i.state.value,
-            i.created_at,
-            i.ended_at,
-            i.room_id,
-        ),
-    ),
-    OfflineMessage: (
-        "INSERT INTO offline_messages VALUES (?,?,?,?,?,?,?,?)",
-        lambda o: (o.id, o.account_id, o.visitor_id, o.name, o.email, o.text, o.at, o.call_id),
-    ),
-    Conflict: (
-        "INSERT INTO conflicts VALUES (?,?,?,?,?,?,?,?,?,?)",
-        lambda c: (
-            c.id,
-            c.account_id,
-            c.visitor_id,
-            c.first_page_instance,
-            c.second_page_instance,
-            c.first_url,
-            c.second_url,
-            c.binding.value,
-            c.assigned_visitor_id,
-            c.at,
-        ),
-    ),
-}
 
 
 def token_hash(token: str) -> str:
@@ -180,7 +65,7 @@ class Loaded:
 
 
 def in_thread() -> Runner:
-    """The real server's runner: blocking calls in a worker thread, one at a time."""
+    """Blocking calls in a worker thread, one at a time."""
     limiter = trio.CapacityLimiter(1)
 
     async def run(fn: Callable[[], T]) -> T:
@@ -190,35 +75,65 @@ def in_thread() -> Runner:
 
 
 async def inline(fn: Callable[[], T]) -> T:
-    """The virtual clock's runner: blocking, but invisible to the autojump clock."""
+    """Blocking, on the caller's thread: invisible to the autojump clock."""
     return fn()
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
 
 
 class Store:
     """The server's SQLite database. Create with :meth:`open`."""
 
-    def __init__(self, db: sqlite3.Connection, runner: Runner) -> None:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        write: Runner,
+        reader: sqlite3.Connection | None = None,
+        read: Runner | None = None,
+    ) -> None:
         self._db = db
-        self._run = runner
+        self._write = write
+        self._reader = reader or db
+        self._read = read or write
+        #: checkpoints are this store's to make (a file database, written inline)
+        self.checkpoints = reader is not None
+        self.closed = False
 
     @classmethod
     async def open(cls, path: str, *, threaded: bool = True, runner: Runner | None = None) -> Store:
         """Open (creating if needed) the database at ``path`` (``:memory:`` for tests).
-        ``runner`` runs each blocking call (default: a worker thread, or inline)."""
-        runner = runner or (in_thread() if threaded else inline)
+        ``runner``: one runner for every call instead of the real server's (see above)."""
+        if runner is not None or not threaded:
+            run = runner or inline
+            db = await run(lambda: _connect(path))
+            await run(lambda: db.executescript(records.SCHEMA))
+            return cls(db, run)
+        db = _connect(path)
+        db.executescript(records.SCHEMA)
+        if path == ":memory:" or path.startswith("file::memory:"):
+            return cls(db, inline)
+        db.execute("PRAGMA wal_autocheckpoint=0")  # see the module's docstring
+        read = in_thread()
+        return cls(db, inline, await read(lambda: _connect(path)), read)
 
-        def connect() -> sqlite3.Connection:
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.executescript(SCHEMA)
-            return db
-
-        return cls(await runner(connect), runner)
+    async def checkpoint(self) -> None:
+        """Copy the WAL back into the database, as far as readers allow (``PASSIVE``: it
+        never waits for, nor blocks, the writer)."""
+        if self.checkpoints and not self.closed:
+            await self._read(lambda: self._reader.execute("PRAGMA wal_checkpoint(PASSIVE)"))
 
     async def close(self) -> None:
-        await self._run(self._db.close)
+        self.closed = True
+        if self.checkpoints:
+            await self._read(lambda: self._reader.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+            await self._read(self._reader.close)
+        await self._write(self._db.close)
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
@@ -232,25 +147,25 @@ class Store:
             self._db.execute("COMMIT")
             return result
 
-        return cast(T, await self._run(run))
+        return cast(T, await self._write(run))
 
     async def _query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        rows = await self._run(lambda: self._db.execute(sql, args).fetchall())
+        rows = await self._read(lambda: self._reader.execute(sql, args).fetchall())
         return cast(list[tuple[Any, ...]], rows)
 
     # ---------------------------------------------------------------- writes
 
-    async def apply(self, records: Iterable[Any]) -> None:
+    async def apply(self, batch: Iterable[Any]) -> None:
         """Store a batch of core records in one transaction."""
-        batch = list(records)
-        if batch:
-            await self._tx(lambda db: _write(db, batch))
+        rows = list(batch)
+        if rows:
+            await self._tx(lambda db: records.write(db, rows))
 
     async def add_account(
         self, account: Account, operators: Iterable[Operator], buttons: Iterable[Button]
     ) -> None:
         def write(db: sqlite3.Connection) -> None:
-            _write(db, [account])
+            records.write(db, [account])
             db.executemany(
                 "INSERT INTO operators VALUES (?,?,?,?,?,?)",
                 [
@@ -325,7 +240,7 @@ class Store:
 
     async def rooms(
         self, account_id: str, limit: int = 100, before: str | None = None
-    ) -> list[RoomSummary]:
+    ) -> list[records.RoomSummary]:
         """The account's chats, newest first, for the transcripts list: ``limit`` of them,
         opened before the chat ``before`` (the last one of the previous page)."""
         after = (
@@ -344,7 +259,9 @@ class Store:
             limit,
         )
         return [
-            RoomSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7].split(",") if r[7] else [])
+            records.RoomSummary(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7].split(",") if r[7] else []
+            )
             for r in rows
         ]
 
@@ -352,16 +269,16 @@ class Store:
         """Every account, operator and button (what :meth:`load` reads of them)."""
 
         def read(db: sqlite3.Connection) -> tuple[list[Account], list[Operator], list[Button]]:
-            return _accounts(db), _operators(db), _buttons(db)
+            return records.accounts(db), records.operators(db), records.buttons(db)
 
-        return await self._run(lambda: read(self._db))  # type: ignore[no-any-return]
+        return await self._read(lambda: read(self._reader))  # type: ignore[no-any-return]
 
     async def is_empty(self) -> bool:
         return not await self._query("SELECT 1 FROM accounts LIMIT 1")
 
     async def operator_by_login(self, login: str) -> Operator | None:
         rows = await self._query("SELECT * FROM operators WHERE login=?", login)
-        return _operator(rows[0]) if rows else None
+        return records.operator(rows[0]) if rows else None
 
     async def load(self, now: float) -> Loaded:
         """Read account data and open rooms; calls left ringing end as missed.
@@ -379,7 +296,7 @@ class Store:
                 (now,),
             )
             missed = [
-                _call(r)
+                records.call(r)
                 for r in db.execute(
                     f"SELECT * FROM calls WHERE id IN ({','.join('?' * len(ringing))})", ringing
                 )
@@ -387,7 +304,11 @@ class Store:
             db.execute(
                 "UPDATE invitations SET state='cancelled', ended_at=? WHERE state='pending'", (now,)
             )
-            accounts, operators, buttons = _accounts(db), _operators(db), _buttons(db)
+            accounts, operators, buttons = (
+                records.accounts(db),
+                records.operators(db),
+                records.buttons(db),
+            )
             rooms = [
                 Room(
                     id=r[0],
@@ -430,7 +351,7 @@ class Store:
         rows = await self._query(
             "SELECT * FROM calls WHERE account_id=? ORDER BY created_at", account_id
         )
-        return [_call(r) for r in rows]
+        return [records.call(r) for r in rows]
 
     async def conflicts(self, account_id: str) -> list[Conflict]:
         rows = await self._query(
@@ -450,70 +371,3 @@ class Store:
 
 class LoginTaken(ValueError):
     """Another operator already has this login."""
-
-
-@dataclass(frozen=True, slots=True)
-class RoomSummary:
-    """One chat in the transcripts list."""
-
-    id: str
-    visitor_id: str
-    state: str
-    opened_at: float
-    closed_at: float | None
-    close_reason: str | None
-    messages: int
-    operators: list[str]
-
-
-def _accounts(db: sqlite3.Connection) -> list[Account]:
-    rows = db.execute("SELECT * FROM accounts ORDER BY id")
-    return [Account(r[0], r[1], Settings(r[2], r[3], Binding(r[4]))) for r in rows]
-
-
-def _operators(db: sqlite3.Connection) -> list[Operator]:
-    return [_operator(r) for r in db.execute("SELECT * FROM operators ORDER BY id")]
-
-
-def _buttons(db: sqlite3.Connection) -> list[Button]:
-    return [Button(*r) for r in db.execute("SELECT * FROM buttons ORDER BY id")]
-
-
-def _call(r: tuple[Any, ...]) -> Call:
-    return Call(
-        id=r[0],
-        account_id=r[1],
-        button_id=r[2],
-        visitor_id=r[3],
-        page_instance_id=r[4],
-        state=CallState(r[5]),
-        created_at=r[6],
-        accepted_by=r[7],
-        accepted_at=r[8],
-        ended_at=r[9],
-        end_reason=r[10],
-        room_id=r[11],
-    )
-
-
-def _operator(row: tuple[Any, ...]) -> Operator:
-    return Operator(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
-
-
-def _write(db: sqlite3.Connection, batch: list[Any]) -> None:
-    for record in batch:
-        if isinstance(record, Membership):
-            if record.left_at is None:
-                db.execute(
-                    "INSERT INTO room_operators VALUES (?,?,?,NULL)",
-                    (record.room_id, record.operator_id, record.joined_at),
-                )
-            else:
-                db.execute(
-                    "UPDATE room_operators SET left_at=? WHERE room_id=? AND "
-                    "operator_id=? AND left_at IS NULL",
-                    (record.left_at, record.room_id, record.operator_id),
-                )
-            continue
-        sql, row = _UPSERT[type(record)]
-        db.execute(sql, row(record))

@@ -100,3 +100,25 @@ async def test_tokens_are_stored_hashed_expire_and_revoke(tmp_path):
     assert rows and rows[0][0] != "secret-token"
     await store.revoke_token("secret-token")
     assert await store.token_operator("secret-token", 20.0) is None
+
+
+async def test_writes_are_inline_and_the_reader_checkpoints(tmp_path):
+    """The writer never checkpoints (its transactions stay short on the event loop); the
+    reader's connection copies the WAL back, in a worker thread; close truncates it."""
+    import sqlite3
+
+    from server.core import Message
+
+    path = str(tmp_path / "s.db")
+    store = await Store.open(path)
+    assert store.checkpoints
+    for n in range(1, 1501):  # 1,500 transactions: past SQLite's automatic 1,000 pages
+        await store.apply([Message("room", n, "visitor", "v", "V", f"m{n}", float(n))])
+    with sqlite3.connect(path) as peek:
+        _, frames, done = peek.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames >= 1500 and done == frames  # nothing checkpointed it before this peek
+    await store.apply([Message("room", 1501, "visitor", "v", "V", "last", 1501.0)])
+    await store.checkpoint()
+    assert len(await store.transcript("room")) == 1501  # the reader sees every commit
+    await store.close()
+    assert (tmp_path / "s.db-wal").stat().st_size == 0
