@@ -499,6 +499,9 @@ UNSEQUENCED = (Welcome, Ping, Pong)
 _encoder = msgspec.json.Encoder()
 _raw = msgspec.json.Decoder(type=dict[str, Any])
 _inbound_types: dict[Role, Any] = {"operator": OperatorInbound, "visitor": VisitorInbound}
+_inbound_decoders: dict[Role, msgspec.json.Decoder[Any]] = {
+    role: msgspec.json.Decoder(union) for role, union in _inbound_types.items()
+}
 _inbound_tags: dict[Role, frozenset[str]] = {
     role: frozenset(cls.__struct_config__.tag for cls in union.__args__)
     for role, union in _inbound_types.items()
@@ -526,6 +529,10 @@ def decode_inbound(role: Role, frame: str | bytes) -> Any:
     size = len(frame.encode())
     if size > MAX_FRAME_BYTES:
         raise FrameError("too_large", f"frame is {size} bytes; the limit is {MAX_FRAME_BYTES}")
+    try:  # one pass for a good frame; a bad one is read again for a precise error
+        return _inbound_decoders[role].decode(frame)
+    except (msgspec.DecodeError, RecursionError):
+        pass
     try:
         raw = _raw.decode(frame)
     except msgspec.DecodeError as exc:
