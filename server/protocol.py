@@ -49,7 +49,8 @@ ERROR_CODES: dict[str, str] = {
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_CHARS)]
-Short = Annotated[str, msgspec.Meta(max_length=2048)]
+#: Longest page url, title or referrer kept; a longer one is cut (the page still chats).
+MAX_PAGE_CHARS = 2048
 #: JSON-safe: every seq a client sends fits a double exactly (2**53 - 1 at most)
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 Role = Literal["operator", "visitor"]
@@ -234,13 +235,19 @@ class VisitorHello(_Msg, tag="hello"):
     account: Id
     button: Id
     page_instance: Id
-    url: Short
-    title: Short = ""
-    referrer: Short = ""
+    url: str
+    title: str = ""
+    referrer: str = ""
     visitor_id: Id | None = None
     session: Id | None = None
     resume_token: Id | None = None
     last_seq: Seq | None = None
+
+    def __post_init__(self) -> None:
+        # a page's address is not the visitor's fault: cut it rather than refuse the chat
+        self.url = self.url[:MAX_PAGE_CHARS]
+        self.title = self.title[:MAX_PAGE_CHARS]
+        self.referrer = self.referrer[:MAX_PAGE_CHARS]
 
 
 class PlaceCall(_Msg, tag="call"):

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS room_operators (
     PRIMARY KEY (room_id, operator_id, joined_at));
 CREATE TABLE IF NOT EXISTS messages (
     room_id TEXT NOT NULL, n INTEGER NOT NULL, role TEXT NOT NULL, sender_id TEXT NOT NULL,
-    sender_name TEXT NOT NULL, text TEXT NOT NULL, at REAL NOT NULL,
+    sender_name TEXT NOT NULL, text TEXT NOT NULL, at REAL NOT NULL, request_id TEXT,
     PRIMARY KEY (room_id, n));
 CREATE TABLE IF NOT EXISTS invitations (
     id TEXT PRIMARY KEY, account_id TEXT NOT NULL, operator_id TEXT NOT NULL,
@@ -115,8 +115,8 @@ _UPSERT: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
         ),
     ),
     Message: (
-        "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
-        lambda m: (m.room_id, m.n, m.role, m.sender_id, m.sender_name, m.text, m.at),
+        "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?)",
+        lambda m: (m.room_id, m.n, m.role, m.sender_id, m.sender_name, m.text, m.at, m.request_id),
     ),
     Invitation: (
         "INSERT OR REPLACE INTO invitations VALUES (?,?,?,?,?,?,?,?,?)",
@@ -166,6 +166,13 @@ class RoomSummary:
     close_reason: str | None
     messages: int
     operators: list[str]
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version to the schema (columns added since)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+    if "request_id" not in columns:
+        db.execute("ALTER TABLE messages ADD COLUMN request_id TEXT")
 
 
 def accounts(db: sqlite3.Connection) -> list[Account]:

@@ -87,6 +87,11 @@ def _connect(path: str) -> sqlite3.Connection:
     return db
 
 
+def _schema(db: sqlite3.Connection) -> None:
+    db.executescript(records.SCHEMA)
+    records.migrate(db)
+
+
 class Store:
     """The server's SQLite database. Create with :meth:`open`."""
 
@@ -112,10 +117,10 @@ class Store:
         if runner is not None or not threaded:
             run = runner or inline
             db = await run(lambda: _connect(path))
-            await run(lambda: db.executescript(records.SCHEMA))
+            await run(lambda: _schema(db))
             return cls(db, run)
         db = _connect(path)
-        db.executescript(records.SCHEMA)
+        _schema(db)
         if path == ":memory:" or path.startswith("file::memory:"):
             return cls(db, inline)
         db.execute("PRAGMA wal_autocheckpoint=0")  # see the module's docstring

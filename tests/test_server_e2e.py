@@ -290,3 +290,31 @@ async def test_a_write_the_database_refuses_stops_the_server_and_nothing_unstore
     store = await Store.open(db)
     assert acknowledged and [m.text for m in await store.transcript(room)] == acknowledged
     await store.close()
+
+
+async def test_a_send_sent_again_after_a_restart_is_not_stored_twice(tmp_path):
+    """The ok of a send was lost with the process: the client sends it again, same id, to
+    the new session; the restarted server recognises it (sender, id, text) from the store."""
+    db = str(tmp_path / "ringlab.db")
+    with trio.fail_after(30):
+        async with open_server(ServerConfig(db=db)) as server:
+            hello = (await operator_hellos(server.url))[0]
+            async with (
+                open_client(server.ws_url, "operator", hello) as alice,
+                open_client(
+                    server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
+                ) as visitor,
+            ):
+                call = (await visitor.request(p.PlaceCall(id="c"))).call
+                room = (await alice.request(p.Accept(id="a", call=call))).room
+                first = await visitor.request(p.Send(id="pg1.r7", room=room, text="once"))
+                visitor_id = visitor.welcome.visitor_id
+        async with open_server(ServerConfig(db=db)) as server:
+            back = p.VisitorHello(page_instance="pg1", visitor_id=visitor_id, **VISITOR)
+            async with open_client(server.ws_url, "visitor", back) as visitor:
+                again = await visitor.request(p.Send(id="pg1.r7", room=room, text="once"))
+                other = await visitor.request(p.Send(id="pg2.r7", room=room, text="once"))
+        assert again.n == first.n and other.n == first.n + 1  # another id: another message
+        store = await Store.open(db)
+        assert [m.text for m in await store.transcript(room)] == ["once", "once"]
+        await store.close()

@@ -122,3 +122,25 @@ async def test_writes_are_inline_and_the_reader_checkpoints(tmp_path):
     assert len(await store.transcript("room")) == 1501  # the reader sees every commit
     await store.close()
     assert (tmp_path / "s.db-wal").stat().st_size == 0
+
+
+async def test_a_database_of_an_earlier_version_gets_the_columns_added_since(tmp_path):
+    import sqlite3
+
+    from server.core import Message
+
+    path = str(tmp_path / "old.db")
+    with sqlite3.connect(path) as old:  # the messages table as it was before request ids
+        old.execute(
+            "CREATE TABLE messages (room_id TEXT NOT NULL, n INTEGER NOT NULL, role TEXT NOT NULL,"
+            " sender_id TEXT NOT NULL, sender_name TEXT NOT NULL, text TEXT NOT NULL,"
+            " at REAL NOT NULL, PRIMARY KEY (room_id, n))"
+        )
+        old.execute("INSERT INTO messages VALUES ('room', 1, 'visitor', 'v', 'V', 'kept', 1.0)")
+    store = await Store.open(path)
+    await store.apply([Message("room", 2, "visitor", "v", "V", "new", 2.0, "r2")])
+    assert [(m.text, m.request_id) for m in await store.transcript("room")] == [
+        ("kept", None),
+        ("new", "r2"),
+    ]
+    await store.close()

@@ -118,7 +118,9 @@ class World:
         """Calls this console rings for now, replaying its whole inbox history."""
         rings: set[str] = set()
         for m in self.inbox.get(session_id, []):
-            if isinstance(m, p.Ring):
+            if isinstance(m, p.OperatorSnapshot):  # replaces what the console knew
+                rings = {r.call for r in m.rings}
+            elif isinstance(m, p.Ring):
                 rings.add(m.call)
             elif isinstance(m, p.RingStop):
                 rings.discard(m.call)

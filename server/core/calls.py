@@ -21,11 +21,11 @@ from .views import visitor_info_of
 def eligible(ctx: Ctx, op: OperatorPresence) -> bool:
     """Online, not away, and under the account's max concurrent chats."""
     settings = ctx.state.accounts[op.operator.account_id].settings
-    return bool(op.sessions) and op.status == "online" and len(op.rooms) < settings.max_chats
+    return op.present and op.status == "online" and len(op.rooms) < settings.max_chats
 
 
 def _ineligible_reason(op: OperatorPresence) -> str:
-    if not op.sessions:
+    if not op.present:
         return "offline"
     return "away" if op.status == "away" else "max_chats"
 
@@ -202,7 +202,7 @@ def reconcile(ctx: Ctx) -> None:
                 _stop_ring(ctx, call, op_id, _ineligible_reason(op))
     for account_id in sorted(ctx.dirty_accounts):
         online = any(
-            op.sessions and op.status == "online" for op in st.account_operators(account_id)
+            op.present and op.status == "online" for op in st.account_operators(account_id)
         )
         if st.available.get(account_id) != online:
             st.available[account_id] = online

@@ -75,9 +75,14 @@ class Ctx:
     effects: list[Effect] = field(default_factory=list)
     dirty_operators: set[str] = field(default_factory=set)
     dirty_accounts: set[str] = field(default_factory=set)
+    #: sessions whose snapshot follows later in this step: it carries what they would be
+    #: sent meanwhile (a console's rings), so it is not sent twice
+    muted: set[str] = field(default_factory=set)
 
     def send(self, session_id: str, message: Any) -> Any:
         """Sequence ``message`` on the session's outbox and deliver it."""
+        if session_id in self.muted:
+            return message
         session = self.state.sessions[session_id]
         stamped = session.outbox.push(message)
         self.effects.append(Deliver(session_id, stamped))

@@ -38,8 +38,8 @@ class Hub:
     """All live chat state of one server process, driven by events."""
 
     def __init__(self, ids: IdSource, timings: Timings | None = None) -> None:
-        self.state = State(ids)
         self.timings = timings or Timings()
+        self.state = State(ids, grace=self.timings.session_grace)
 
     # ------------------------------------------------------------ loading
 

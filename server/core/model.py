@@ -90,12 +90,20 @@ class OperatorPresence:
     operator: Operator
     status: str = "online"  # chosen by the operator: online | away
     sessions: set[str] = field(default_factory=set)
+    #: sessions whose console said ``bye``: they wait out their grace period (a reload
+    #: comes back to its chats) but no longer count as present (no rings, shown offline)
+    leaving: set[str] = field(default_factory=set)
     rooms: set[str] = field(default_factory=set)
 
     @property
+    def present(self) -> bool:
+        """A console of this operator is there: a session that has not said ``bye``."""
+        return bool(self.sessions - self.leaving)
+
+    @property
     def shown_status(self) -> str:
-        """online / away as chosen, or offline when no session is alive."""
-        return self.status if self.sessions else "offline"
+        """online / away as chosen, or offline when no console is present."""
+        return self.status if self.present else "offline"
 
 
 @dataclass(slots=True)
@@ -151,6 +159,9 @@ class Message:
     sender_name: str
     text: str
     at: float
+    #: the ``id`` of the ``send`` that made it: the same send again, from a new session
+    #: (after a server restart), is recognised and not stored twice
+    request_id: str | None = None
 
 
 @dataclass(slots=True)

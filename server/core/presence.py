@@ -19,16 +19,31 @@ def _announce_status(ctx: Ctx, op: OperatorPresence) -> None:
 
 
 def operator_session_started(ctx: Ctx, op: OperatorPresence, session_id: str) -> None:
-    was_offline = not op.sessions
+    """A console is there: a new session, or one that said ``bye`` and came back (a
+    reload). Waiting calls ring at it (the caller reconciles)."""
+    was_offline = not op.present
     op.sessions.add(session_id)
+    op.leaving.discard(session_id)
+    ctx.dirty_operators.add(op.operator.id)
     if was_offline:
         _announce_status(ctx, op)
         ctx.log("operator_online", operator=op.operator.id, status=op.status)
 
 
+def operator_leaving(ctx: Ctx, op: OperatorPresence, session_id: str) -> None:
+    """A console said ``bye``: it stops ringing now, and its session waits out its grace
+    period, so that a reload comes back to its chats."""
+    op.leaving.add(session_id)
+    ctx.dirty_operators.add(op.operator.id)
+    if not op.present:
+        _announce_status(ctx, op)
+        ctx.log("operator_offline", operator=op.operator.id, leaving=True)
+
+
 def operator_session_ended(ctx: Ctx, op: OperatorPresence, session_id: str) -> None:
     """A session is gone for good; the operator's last one takes it offline."""
     op.sessions.discard(session_id)
+    op.leaving.discard(session_id)
     if op.sessions:
         return
     st = ctx.state

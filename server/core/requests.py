@@ -38,7 +38,7 @@ def _decline(ctx: Ctx, s: Session, r: p.Decline) -> dict[str, Any]:
 def _op_send(ctx: Ctx, s: Session, r: p.Send) -> dict[str, Any]:
     room = ctx.state.room(s.account_id, r.room)
     rooms.require_operator(room, s.owner)
-    n = rooms.post_message(ctx, room, operator_party(_op(ctx, s)), r.text)
+    n = rooms.post_message(ctx, room, operator_party(_op(ctx, s)), r.text, r.id)
     return {"room": room.id, "n": n}
 
 
@@ -109,7 +109,7 @@ def _v_send(ctx: Ctx, s: Session, r: p.Send) -> dict[str, Any]:
     visitor = ctx.state.visitor_of_session(s)
     room = ctx.state.room(s.account_id, r.room)
     rooms.require_visitor(room, visitor.id)
-    n = rooms.post_message(ctx, room, visitor_party(visitor.id), r.text)
+    n = rooms.post_message(ctx, room, visitor_party(visitor.id), r.text, r.id)
     return {"room": room.id, "n": n}
 
 
@@ -166,6 +166,16 @@ def _leave_message(ctx: Ctx, s: Session, r: p.LeaveMessage) -> dict[str, Any]:
     return {}
 
 
+def _op_bye(ctx: Ctx, s: Session, r: p.Bye) -> dict[str, Any]:
+    """The console is closing: it stops ringing now, and its session waits out its grace
+    period, so that a reload (the same page, also a ``pagehide``) keeps its chats."""
+    ctx.effects.append(CloseSession(s.id, 1000, "bye"))
+    presence.operator_leaving(ctx, _op(ctx, s), s.id)
+    s.connected = False
+    ctx.timer(("session", s.id), ctx.now + ctx.state.grace)
+    return {}
+
+
 def _bye(ctx: Ctx, s: Session, r: p.Bye) -> dict[str, Any]:
     """Leaving on purpose (a page or a console being closed): no grace period."""
     ctx.effects.append(CloseSession(s.id, 1000, "bye"))
@@ -187,7 +197,7 @@ OPERATOR: dict[type, Handler] = {
     p.InviteOperator: _invite_operator,
     p.Join: _join,
     p.DeclineJoin: _decline_join,
-    p.Bye: _bye,
+    p.Bye: _op_bye,
 }
 VISITOR: dict[type, Handler] = {
     p.PlaceCall: _call,

@@ -71,13 +71,20 @@ def require_visitor(room: Room, visitor_id: str) -> None:
         raise Forbidden(f"room {room.id!r} is not yours")
 
 
-def post_message(ctx: Ctx, room: Room, sender: p.Party, text: str) -> int:
-    """Store a message under the room's next number and deliver it to everyone."""
+def post_message(
+    ctx: Ctx, room: Room, sender: p.Party, text: str, request_id: str | None = None
+) -> int:
+    """Store a message under the room's next number and deliver it to everyone. The same
+    ``send`` again (sender, request id and text), from a session that does not remember
+    it (a new one, after a server restart), is answered with the number it got."""
     room.state = step("room", ROOM, sender.role, room.state, RoomEvent.MESSAGE)
     if not text.strip():
         raise InvalidRequest("send: `text` is blank")
+    for earlier in reversed(room.messages) if request_id is not None else ():
+        if (earlier.request_id, earlier.sender_id, earlier.text) == (request_id, sender.id, text):
+            return earlier.n
     n = len(room.messages) + 1
-    msg = Message(room.id, n, sender.role, sender.id, sender.name, text, ctx.now)
+    msg = Message(room.id, n, sender.role, sender.id, sender.name, text, ctx.now, request_id)
     room.messages.append(msg)
     ctx.persist(msg)
     event = p.ChatMessage(room=room.id, n=n, sender=sender, text=text, at=ctx.now)

@@ -9,7 +9,7 @@ of the site, so the next page resumes the session and operators see a page chang
 from __future__ import annotations
 
 from .. import protocol as p
-from . import presence
+from . import calls, presence
 from .effects import CloseSession, Ctx, Deliver
 from .errors import AuthFailed
 from .model import Account, Binding, Conflict, PageInstance, Session, Timings, Visitor
@@ -28,14 +28,27 @@ def operator_connect(
     old = st.sessions.get(hello.session) if hello.session else None
     if old is not None and old.role == "operator" and old.owner == operator_id:
         old.credential = credential
+        presence.operator_session_started(ctx, op, old.id)  # back from a bye: rings again
         resume(ctx, timings, old, hello.last_seq, operator=operator_info(op))
         return old
     session = _new_session(ctx, "operator", op.operator.account_id, operator_id)
     session.credential = credential
     presence.operator_session_started(ctx, op, session.id)
     ctx.effects.append(Deliver(session.id, welcome(timings, session, False, operator_info(op))))
-    ctx.send(session.id, operator_snapshot(st, op.operator.id))
+    _snapshot(ctx, session)
     return session
+
+
+def _snapshot(ctx: Ctx, session: Session) -> None:
+    """A console's rings follow its arrival first, and then its snapshot names them: told
+    of a ring after a snapshot without it, it first took the call for ended."""
+    if session.role == "operator":
+        ctx.muted.add(session.id)
+        calls.reconcile(ctx)
+        ctx.muted.discard(session.id)
+        ctx.send(session.id, operator_snapshot(ctx.state, session.owner))
+    else:
+        ctx.send(session.id, visitor_snapshot(ctx.state, ctx.state.visitor_of_session(session)))
 
 
 def visitor_connect(ctx: Ctx, timings: Timings, hello: p.VisitorHello) -> Session:
@@ -185,14 +198,11 @@ def resume(
     ctx.cancel(("session", session.id))
     visitor_id = st.visitor_of_session(session).id if session.role == "visitor" else None
     ctx.effects.append(Deliver(session.id, welcome(timings, session, True, operator, visitor_id)))
+    if last_seq:
+        session.outbox.ack(last_seq)  # the client has processed those: a resume acks them
     missed = session.outbox.since(last_seq if last_seq is not None else 0)
     if missed is None:
-        snapshot = (
-            operator_snapshot(st, session.owner)
-            if session.role == "operator"
-            else visitor_snapshot(st, st.visitor_of_session(session))
-        )
-        ctx.send(session.id, snapshot)
+        _snapshot(ctx, session)
     else:
         ctx.effects.extend(Deliver(session.id, m) for m in missed)
     ctx.log(

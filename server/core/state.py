@@ -25,6 +25,8 @@ from .model import (
 @dataclass(slots=True)
 class State:
     ids: IdSource
+    #: seconds a session outlives its connection (the hub's Timings.session_grace)
+    grace: float = 30.0
     accounts: dict[str, Account] = field(default_factory=dict)
     buttons: dict[str, Button] = field(default_factory=dict)
     operators: dict[str, OperatorPresence] = field(default_factory=dict)

@@ -16,6 +16,9 @@ Policy = Literal["confirm", "optimistic"]
 TRANSIENT_STOPS = frozenset({"away", "offline", "max_chats"})
 #: Ring stops that the tab explains before it goes: reason -> notice.
 NOTICES = {"accepted_elsewhere": "taken", "visitor_left": "visitor_left", "timeout": "missed"}
+#: Refusals of an accept or a join that applied nothing (the frame was not taken): the
+#: call or the invite still rings here, so the tab rings again.
+RETRY_CODES = frozenset({"rate_limited", "server_busy"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,8 @@ def step(policy: Policy, state: str, event: str, reason: str | None = None) -> S
             "invited": Step("dismissed", ("send_decline_join", "stop_ring", "remove_tab")),
             "active": Step("closed", ("send_close", "remove_tab")),
             "closed": Step("closed", ("remove_tab",)),
+            "dismissed": Step("dismissed", ("remove_tab",)),
+            "none": Step("none", ("remove_tab",)),
         }.get(state, same)
     if event == "ring_stop":
         if state == "ringing":
@@ -62,11 +67,31 @@ def step(policy: Policy, state: str, event: str, reason: str | None = None) -> S
                 return Step("active", ("stop_ring",) if confirm else ())
             return _stopped(reason, confirm)
         return same
-    if event == "accept_failed":
-        if state == "accepting":
-            ring = ("stop_ring",) if confirm else ()
-            return Step("dismissed", (*ring, "notice:taken", "remove_tab_later"))
-        return same
+    if event == "accept_failed":  # reason: the error code of the answer
+        if state != "accepting":
+            return same
+        if reason in RETRY_CODES:
+            return Step(
+                "ringing", ("notice:refused",) if confirm else ("start_ring", "notice:refused")
+            )
+        ring = ("stop_ring",) if confirm else ()
+        return Step("dismissed", (*ring, "notice:refused", "remove_tab_later"))
+    if event == "join_failed":
+        if state != "accepting":
+            return same
+        if reason in RETRY_CODES:
+            return Step("invited", ("start_ring", "notice:refused"))
+        return Step("dismissed", ("notice:refused", "remove_tab_later"))
+    if event == "gone":  # a snapshot without this tab's call, invite or chat
+        return {
+            # "none": a new session gets its rings after the snapshot; they must ring
+            "ringing": Step("none", ("stop_ring", "notice:call_gone", "remove_tab_later")),
+            "invited": Step("none", ("stop_ring", "notice:invite_gone", "remove_tab_later")),
+            "accepting": Step(
+                "accepting", ("stop_ring", "notice:checking") if confirm else ("notice:checking",)
+            ),
+            "active": Step("closed", ("notice:chat_gone", "end_chat")),
+        }.get(state, same)
     if event == "room_opened":
         if state == "none":
             return Step("active", ("open_tab", "open_chat"))
@@ -115,6 +140,12 @@ class ConsoleModel:
             elif effect in ("stop_ring", "remove_tab"):
                 tab.sounding = False
         return result.effects
+
+    def snapshot(self, keys: set[str]) -> dict[str, tuple[str, ...]]:
+        """A snapshot replaced what the console knew; ``keys`` are the tabs it names (its
+        rings, rooms and invites, fired first). Every other tab gets ``gone``: a ring that
+        ended while the console was away stops. Returns the effects per tab."""
+        return {key: self.fire(key, "gone") for key in list(self.tabs) if key not in keys}
 
     def ringing(self) -> list[str]:
         """Keys of the tabs ringing now."""

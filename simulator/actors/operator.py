@@ -86,6 +86,17 @@ class VirtualOperator:
                 self._room_opened(room)
             for invite in event.room_invites:
                 self._room_invite(invite.room)
+            # a snapshot replaces what the console knew: the tabs it does not name stop
+            named = {f"call:{r.call}" for r in event.rings} | {
+                f"room:{i.room}" for i in event.room_invites
+            }
+            named |= {
+                key
+                for key, tab in self.console.tabs.items()
+                if tab.room in {r.room for r in event.rooms}
+            }
+            for tab_key, effects in self.console.snapshot(named).items():
+                self._stop_logged(tab_key.removeprefix("call:"), effects, "gone")
         elif isinstance(event, p.Ring):
             self._ring(event.call)
         elif isinstance(event, p.RingStop):
@@ -145,11 +156,12 @@ class VirtualOperator:
         self._stop_logged(call, self.console.fire(key, "click_accept"), "click")
         try:
             ok = await self.wire.request(p.Accept(id="", call=call))
-        except RequestFailed:
+        except RequestFailed as refused:
             self.stage.log(
                 ev.AcceptResult(t=self.stage.now(), operator=self.id, call=call, won=False)
             )
-            self._stop_logged(call, self.console.fire(key, "accept_failed"), "accept_failed")
+            effects = self.console.fire(key, "accept_failed", refused.code)
+            self._stop_logged(call, effects, "accept_failed")
             return
         self.stage.log(
             ev.AcceptResult(t=self.stage.now(), operator=self.id, call=call, won=True, room=ok.room)

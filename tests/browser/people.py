@@ -22,6 +22,21 @@ def bob(new_page, server):
     return console(new_page, server, "bob", "bob-demo")
 
 
+def control(new_page, server, login="alice", password="alice-demo"):
+    """An administrator at the Control Panel (its Operators page)."""
+    page = new_page()
+    page.goto(f"{server.url}/control")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    return page
+
+
+def colleague(page, name):
+    """A colleague's line in a console's operator list (data-status: online, away, offline)."""
+    return page.locator(f"[data-testid=operator][data-name={name}]")
+
+
 def visitor(new_page, server, path="/demo"):
     page = new_page()
     page.goto(f"{server.url}{path}")
@@ -44,7 +59,9 @@ def tab(page, state):
 
 
 def say(page, text):
-    """A visitor writes a message and sees it in the chat, as a person does before the next."""
+    """A visitor writes a message and sees it in the chat, as a person does before the next
+    (sent: not only shown as "Sending…")."""
     page.get_by_test_id("widget-input").fill(text)
     page.get_by_test_id("widget-input").press("Enter")
-    expect(page.get_by_test_id("widget-history")).to_contain_text(text)
+    sent = page.get_by_test_id("widget-history").locator(".text").filter(has_text=text)
+    expect(sent).not_to_have_count(0)

@@ -1,17 +1,8 @@
 """The Control Panel in Chromium: operators, button codes, settings, records."""
 
 import httpx
-from people import chatting, tab, visitor
+from people import chatting, control, tab, visitor
 from playwright.sync_api import expect
-
-
-def control(new_page, server, login="alice", password="alice-demo"):
-    page = new_page()
-    page.goto(f"{server.url}/control")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    return page
 
 
 def test_only_administrators_get_in(server, new_page):

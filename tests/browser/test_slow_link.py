@@ -1,24 +1,8 @@
 """The console behind `ringlab proxy`: the faults the manual describes, in a real browser."""
 
-import httpx
-from conftest import in_trio_thread
+from links import Via, cut, proxied
 from people import alice, say, tab, visitor
 from playwright.sync_api import expect
-
-from simulator.link import parse
-from simulator.proxy import open_proxy
-
-
-def proxied(server, link):
-    upstream = server.url.removeprefix("http://")
-    return in_trio_thread(lambda: open_proxy(upstream, parse(link)))
-
-
-class Via:
-    """The server as seen through a proxy: pages loaded from the proxy's address."""
-
-    def __init__(self, proxy):
-        self.url = f"http://{proxy.proxy.listen}"
 
 
 def test_call_keeps_ringing_after_accept_on_a_slow_uplink(server, new_page):
@@ -44,11 +28,7 @@ def test_connection_lost_then_resumed_without_losing_or_duplicating(server, new_
         a.get_by_test_id("accept").click()
         expect(tab(a, "active")).to_have_count(1)
         # a 40 s outage: longer than the dead-peer timeout, so the connection breaks
-        cut = httpx.post(
-            f"{proxy.control_url}/ringlab/proxies/ringlab/cut",
-            json={"duration": 40_000, "reset_after": 200},
-        )
-        assert cut.json()["cut"] >= 1
+        cut(proxy, 40_000, reset_after=200)
         expect(a.get_by_test_id("connection")).to_have_text("Connection lost — reconnecting…")
         for i in range(3):
             say(v, f"while you were away {i}")

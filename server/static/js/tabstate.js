@@ -10,6 +10,12 @@
 // "dismissed" is the per-call mark that keeps a late or replayed ring from
 // ringing again. Policies: "confirm" (the manual's behaviour: the tab rings
 // until the server confirms the accept) and "optimistic" (stops at the click).
+//
+// Events come from the server (ring, ring_stop, room_*), from clicks (click_*),
+// from the answers to the console's own requests (accept_failed, join_failed,
+// with the error code as reason) and from a snapshot: "gone" is fired at every
+// tab the snapshot has no trace of (its call, invite or chat ended while the
+// console was away), since a snapshot replaces what the console knew.
 
 /** Ring stops after which the same call may ring here again (the server re-rings). */
 export const TRANSIENT_STOPS = ["away", "offline", "max_chats"];
@@ -20,6 +26,10 @@ export const NOTICES = {
   visitor_left: "visitor_left",
   timeout: "missed",
 };
+
+/** Refusals of an accept or a join that applied nothing (the frame was not taken): the
+ * call or the invite still rings here, so the tab rings again and may be clicked again. */
+export const RETRY_CODES = ["rate_limited", "server_busy"];
 
 function stopped(reason, sounding) {
   const ring = sounding ? ["stop_ring"] : [];
@@ -64,7 +74,9 @@ export function step(policy, state, event) {
         return { state: "dismissed", effects: ["send_decline_join", "stop_ring", "remove_tab"] };
       }
       if (state === "active") return { state: "closed", effects: ["send_close", "remove_tab"] };
-      if (state === "closed") return { state: "closed", effects: ["remove_tab"] };
+      if (state === "closed" || state === "dismissed" || state === "none") {
+        return { state, effects: ["remove_tab"] }; // a tab that explains itself: gone at once
+      }
       return same; // accepting: the answer is on its way
     case "ring_stop":
       if (state === "ringing") return stopped(event.reason, true);
@@ -75,13 +87,38 @@ export function step(policy, state, event) {
         return stopped(event.reason, confirm);
       }
       return same;
-    case "accept_failed": // the accept was answered with an error: someone else won
+    case "accept_failed": // the accept was answered with an error (reason: its code)
       if (state === "accepting") {
+        if (RETRY_CODES.includes(event.reason)) {
+          return { state: "ringing", effects: confirm ? ["notice:refused"] : ["start_ring", "notice:refused"] };
+        }
         return {
           state: "dismissed",
-          effects: [...(confirm ? ["stop_ring"] : []), "notice:taken", "remove_tab_later"],
+          effects: [...(confirm ? ["stop_ring"] : []), "notice:refused", "remove_tab_later"],
         };
       }
+      return same;
+    case "join_failed": // the join was answered with an error (reason: its code)
+      if (state === "accepting") {
+        if (RETRY_CODES.includes(event.reason)) {
+          return { state: "invited", effects: ["start_ring", "notice:refused"] };
+        }
+        return { state: "dismissed", effects: ["notice:refused", "remove_tab_later"] };
+      }
+      return same;
+    case "gone": // a snapshot without this tab's call, invite or chat
+      // "none", not "dismissed": a new session gets its rings after the snapshot, and
+      // such a ring must ring here.
+      if (state === "ringing") {
+        return { state: "none", effects: ["stop_ring", "notice:call_gone", "remove_tab_later"] };
+      }
+      if (state === "invited") {
+        return { state: "none", effects: ["stop_ring", "notice:invite_gone", "remove_tab_later"] };
+      }
+      if (state === "accepting") { // its answer is on its way: the request is sent again
+        return { state, effects: [...(confirm ? ["stop_ring"] : []), "notice:checking"] };
+      }
+      if (state === "active") return { state: "closed", effects: ["notice:chat_gone", "end_chat"] };
       return same;
     case "room_opened":
       if (state === "none") return { state: "active", effects: ["open_tab", "open_chat"] };

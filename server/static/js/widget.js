@@ -1,175 +1,177 @@
 // The visitor chat widget, loaded by the button code snippet:
 //   <script type="module" src="https://chat.example/static/js/widget.js?account=A&button=B"></script>
-// It keeps a visitor id across visits (localStorage) and makes a fresh page-instance id
-// on every page load. A snippet that carries `visitor=` (copied from a rendered page)
-// forces that id on everyone: the incorrect code the Control Panel warns about.
+// It keeps a visitor id across visits (localStorage). A snippet that carries `visitor=`
+// (copied from a rendered page) forces that id on everyone: the incorrect code the
+// Control Panel warns about.
+//
+// The chat lives as long as the browser tab stays on the site, not as long as one page:
+// the page instance, its session (resume token, last seq), the requests without an
+// answer and what the window shows are kept for the tab (sessionStorage), and the next
+// page of the site resumes the session. Only an explicit end (X), or the grace period
+// running out after the visitor left the site, ends the chat: no bye on pagehide.
 
-import { Client, el, patch } from "./client.js";
+import { Client, describeError } from "./client.js";
+import { randomHex } from "./dom.js";
+import { createView } from "./widgetview.js";
 
 const params = new URL(import.meta.url).searchParams;
 const ACCOUNT = params.get("account");
 const BUTTON = params.get("button");
 const PINNED = params.get("visitor");
-const STORE = `ringlab.visitor.${ACCOUNT}`;
+const STORE = `ringlab.visitor.${ACCOUNT}`; // localStorage: the visitor id
+const PAGE = `ringlab.page.${ACCOUNT}`; // sessionStorage: this tab's page instance
 const SERVER = new URL(import.meta.url);
+const SHORT = 2048; // longest url, title and referrer a hello may carry
 
-function randomId(prefix) {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return prefix + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** The page instance this tab had on its previous page of the site, if any. */
+function load() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(PAGE));
+    return saved && saved.v === 1 ? saved : null;
+  } catch {
+    return null;
+  }
 }
+
+const saved = load();
+const model = (saved && saved.model) || {};
 
 const w = {
   client: null,
-  available: false,
+  connection: "connecting",
   visitorId: PINNED || localStorage.getItem(STORE),
-  pageInstance: randomId("pg_"),
-  call: null,
-  callState: null,
-  room: null,
-  messages: new Map(), // n -> message
-  notices: [],
+  pageInstance: (saved && saved.pageInstance) || `pg_${randomHex(12)}`,
+  available: model.available || false,
+  call: model.call || null,
+  callState: model.callState || null,
+  room: model.room || null,
+  messages: new Map((model.messages || []).map((m) => [m.n, m])), // n -> message
+  notices: model.notices || [],
   typing: null,
-  invitation: null,
-  ended: false,
-  leaveMessage: false,
-  sent: false,
-  open: false,
+  invitation: model.invitation || null,
+  ended: model.ended || false,
+  leaveMessage: model.leaveMessage || false,
+  sent: model.sent || false,
+  open: model.open || false,
+  missed: model.missed || null, // the missed call the window was opened for
+  inputError: null,
+  callError: null,
+  leaveError: null,
 };
 
-// ------------------------------------------------------------------ drawing
-
-const root = el("div", { class: "ringlab-widget", data: { testid: "widget" } });
-document.body.append(root);
-
-function render() {
-  const button = el("button", {
-    class: `ringlab-button ${w.available ? "online" : "offline"}`,
-    data: { testid: "chat-button", online: String(w.available) },
-    onclick: () => { w.open = true; if (w.available && !w.room && !w.call) placeCall(); else w.leaveMessage = !w.available && !w.room; render(); },
-  }, w.available ? "Chat with us" : "Leave a message");
-  const parts = [button];
-  if (w.invitation) parts.push(invitationPopup());
-  if (w.open) parts.push(windowBox());
-  patch(root, parts);
-  const log = root.querySelector(".ringlab-history");
-  if (log) log.scrollTop = log.scrollHeight;
-}
-
-function invitationPopup() {
-  const inv = w.invitation;
-  const reply = (accept) => {
-    w.client.request({ type: "invitation_reply", invitation: inv.invitation, accept })
-      .then((ok) => { if (accept && ok.room) w.open = true; }).catch(() => {});
-    w.invitation = null;
-    render();
+/** Keep everything the next page of the site needs: called after every change. */
+function save() {
+  const state = {
+    v: 1,
+    pageInstance: w.pageInstance,
+    resume: w.client.resume,
+    pending: w.client.pendingFrames(),
+    model: {
+      available: w.available, call: w.call, callState: w.callState, room: w.room,
+      messages: [...w.messages.values()], notices: w.notices, invitation: w.invitation,
+      ended: w.ended, leaveMessage: w.leaveMessage, sent: w.sent, open: w.open, missed: w.missed,
+    },
   };
-  return el("div", { class: "ringlab-invitation", data: { testid: "invitation", invitation: inv.invitation } },
-    el("p", {}, el("strong", {}, inv.operator.name), " invites you to chat: ", inv.text || ""),
-    el("button", { data: { testid: "invitation-accept" }, onclick: () => reply(true) }, "Accept"),
-    el("button", { data: { testid: "invitation-decline" }, onclick: () => reply(false) }, "No thanks"));
-}
-
-// The window and the forms in it are built once and patched, never rebuilt: a button
-// swapped under a pressed mouse loses the click, and a rebuilt input loses its text.
-const win = el("div", { class: "ringlab-window", data: { testid: "widget-window" } });
-
-function windowBox() {
-  const body = [];
-  const header = el("div", { class: "ringlab-header" }, "Chat",
-    el("button", { class: "ringlab-close", title: "Close", data: { testid: "widget-close" }, onclick: closeChat }, "×"));
-  if (w.leaveMessage) {
-    body.push(leaveMessageForm());
-  } else if (w.room) {
-    body.push(el("ol", { class: "ringlab-history", data: { testid: "widget-history" } },
-      ...[...w.messages.values()].sort((a, b) => a.n - b.n).map((m) =>
-        el("li", { class: `from-${m.from.role}` }, el("span", { class: "who" }, `${m.from.role === "visitor" ? "You" : m.from.name}: `), el("span", { class: "text" }, m.text))),
-      ...w.notices.map((n) => el("li", { class: "notice" }, n))));
-    if (w.typing) body.push(el("p", { class: "ringlab-typing", data: { testid: "widget-typing" } }, `${w.typing} is typing…`));
-    if (w.ended) {
-      body.push(el("p", { class: "ringlab-ended", data: { testid: "widget-ended" } }, "The chat has ended."));
-    } else {
-      body.push(composeForm());
-    }
-  } else if (w.call && w.callState === "ringing") {
-    body.push(el("p", { data: { testid: "widget-waiting" } }, "Calling… an operator will be with you shortly."),
-      el("button", { onclick: hangUp }, "Cancel"));
-  } else {
-    body.push(el("p", {}, w.available ? "Click the button to chat with us." : "Nobody is online."));
+  try {
+    sessionStorage.setItem(PAGE, JSON.stringify(state));
+  } catch {
+    // storage full or off: the chat still works on this page
   }
-  patch(win, [header, ...body]);
-  return win;
-}
-
-let compose = null;
-
-function composeForm() {
-  if (compose) return compose;
-  const input = el("input", { data: { testid: "widget-input" }, placeholder: "Type a message", autocomplete: "off" });
-  let typingOn = false;
-  input.addEventListener("input", () => {
-    const on = input.value.length > 0;
-    if (on !== typingOn) { typingOn = on; w.client.send({ type: "typing", room: w.room, on }); }
-  });
-  compose = el("form", { class: "ringlab-compose" }, input, el("button", { type: "submit", data: { testid: "widget-send" } }, "Send"));
-  compose.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const text = input.value.trim();
-    if (!text) return;
-    input.value = "";
-    typingOn = false;
-    w.client.request({ type: "send", room: w.room, text }).catch((error) => {
-      // Refused (a closed chat, the rate limit): say so and give the text back.
-      if (!input.value) input.value = text;
-      w.notices.push(`Not sent: ${error.message}`);
-      render();
-    });
-  });
-  return compose;
-}
-
-let leaveForm = null;
-
-function leaveMessageForm() {
-  if (w.sent) return el("p", { data: { testid: "message-sent" } }, "Thank you: we will get back to you.");
-  if (leaveForm) return leaveForm;
-  leaveForm = el("form", { class: "ringlab-leave", data: { testid: "leave-message" } },
-    el("p", {}, "Nobody could answer. Leave us a message:"),
-    el("input", { name: "name", placeholder: "Your name", required: "" }),
-    el("input", { name: "email", type: "email", placeholder: "Your email", required: "" }),
-    el("textarea", { name: "text", placeholder: "Your message", required: "" }),
-    el("button", { type: "submit" }, "Send message"));
-  leaveForm.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const data = new FormData(leaveForm);
-    w.client.request({ type: "leave_message", name: data.get("name"), email: data.get("email"), text: data.get("text") })
-      .then(() => { w.sent = true; render(); }).catch(() => {});
-  });
-  return leaveForm;
 }
 
 // ------------------------------------------------------------------ actions
 
+/** Send a request and follow its answer: also for the requests a previous page left
+ * without an answer (sent again here with their ids; the server answers a repeated id
+ * without applying it twice). */
+function track(frame) {
+  const sent = w.client.request(frame);
+  const failed = (error) => describeError(error, frame);
+  switch (frame.type) {
+    case "send":
+      sent.catch((error) => {
+        // Refused: say so and give the text back; never swallowed.
+        w.notices.push(`Not sent: ${failed(error)}`);
+        view.giveBack(frame.text);
+      });
+      break;
+    case "call":
+      sent.then((ok) => {
+        if (ok.call) w.call = ok.call;
+        if (ok.room) w.open = true; // already chatting: the button opens that chat
+      }, (error) => { w.callError = `Could not call: ${failed(error)}`; });
+      break;
+    case "leave_message":
+      sent.then(() => { w.sent = true; }, (error) => { w.leaveError = `Not sent: ${failed(error)}`; });
+      break;
+    case "invitation_reply":
+      sent.then((ok) => { if (frame.accept && ok.room) w.open = true; }, () => {});
+      break;
+    default:
+      sent.catch(() => {}); // hangup, close: the server's events tell the outcome
+  }
+  sent.catch(() => {}).finally(render);
+  render();
+  return sent;
+}
+
 function placeCall() {
-  w.ended = false;
-  w.client.request({ type: "call" }).then((ok) => {
-    if (ok.call) { w.call = ok.call; w.callState = w.callState || "ringing"; }
-    render();
-  }).catch(() => {});
+  if (w.ended) clearRoom(); // a new chat after one that ended
+  w.leaveMessage = false;
+  w.callState = null;
+  w.callError = null;
+  track({ type: "call" });
 }
 
 function hangUp() {
-  if (w.call) w.client.request({ type: "hangup", call: w.call }).catch(() => {});
+  if (w.call) track({ type: "hangup", call: w.call });
   w.call = null;
   w.callState = null;
   w.open = false;
   render();
 }
 
-function closeChat() {
-  if (w.room && !w.ended) w.client.request({ type: "close", room: w.room }).catch(() => {});
-  else if (w.call && w.callState === "ringing") hangUp();
-  w.open = false;
-  render();
+const act = {
+  button() {
+    w.open = true;
+    const calling = w.call && w.callState === "ringing";
+    const chatting = w.room && !w.ended;
+    if (w.available && !chatting && !calling) placeCall();
+    else w.leaveMessage = !w.available && !chatting;
+    render();
+  },
+  close() {
+    if (w.room && !w.ended) track({ type: "close", room: w.room });
+    else if (w.call && w.callState === "ringing") hangUp();
+    w.open = false;
+    render();
+  },
+  hangUp,
+  reply(invitation, accept) {
+    track({ type: "invitation_reply", invitation, accept });
+    w.invitation = null;
+    render();
+  },
+  send(text) {
+    track({ type: "send", room: w.room, text });
+  },
+  sending() {
+    return w.client.pendingFrames().filter((f) => f.type === "send" && f.room === w.room);
+  },
+  typing(on) {
+    if (w.room) w.client.send({ type: "typing", room: w.room, on });
+  },
+  leaveMessage(fields) {
+    w.leaveError = null;
+    track({ type: "leave_message", ...fields });
+  },
+};
+
+const view = createView(w, act);
+
+function render() {
+  view.render();
+  save();
 }
 
 // ------------------------------------------------------------------ events
@@ -181,6 +183,26 @@ function showRoom(room) {
   w.messages = new Map(room.messages.map((m) => [m.n, m]));
   w.open = true;
   w.leaveMessage = false;
+  w.callError = null;
+}
+
+function clearRoom() {
+  w.room = null;
+  w.ended = false;
+  w.notices = [];
+  w.messages = new Map();
+  w.typing = null;
+}
+
+/** The visitor's call was missed (its ring timed out, or a server restart ended it):
+ * say so and offer the leave-message form; the window opens once per missed call. */
+function missedCall(call) {
+  w.leaveMessage = true;
+  if (w.missed !== call) {
+    w.missed = call;
+    w.sent = false;
+    w.open = true;
+  }
 }
 
 function onEvent(ev) {
@@ -188,22 +210,27 @@ function onEvent(ev) {
     case "welcome":
       if (ev.visitor_id && !PINNED) localStorage.setItem(STORE, ev.visitor_id);
       w.visitorId = ev.visitor_id || w.visitorId;
-      root.dataset.visitor = w.visitorId || "";
       break;
-    case "snapshot":
+    case "snapshot": { // replaces what the widget showed (a new session, a server restart)
       w.available = ev.available;
-      if (ev.rooms.length) showRoom(ev.rooms[ev.rooms.length - 1]);
+      const room = ev.rooms.length ? ev.rooms[ev.rooms.length - 1] : null;
+      if (room) showRoom(room);
+      else clearRoom();
       w.call = ev.call || null;
       w.callState = ev.call_state || null;
       w.invitation = ev.invitation || null;
+      w.typing = null;
+      if (!room && (ev.leave_message || ev.call_state === "missed")) missedCall(ev.call);
+      else w.leaveMessage = !room && w.leaveMessage && !w.available;
       break;
+    }
     case "availability":
       w.available = ev.online;
       break;
     case "call_state":
       w.call = ev.call;
       w.callState = ev.state;
-      if (ev.state === "missed" && ev.leave_message) { w.leaveMessage = true; w.open = true; }
+      if (ev.state === "missed") missedCall(ev.call);
       if (ev.state !== "ringing" && ev.state !== "missed") w.call = null;
       break;
     case "room_opened":
@@ -223,13 +250,25 @@ function onEvent(ev) {
       if (ev.room === w.room) w.notices.push(`${ev.who.name} left the chat`);
       break;
     case "room_closed":
-      if (ev.room === w.room) { w.ended = true; w.typing = null; w.call = null; }
+      if (ev.room === w.room) {
+        w.ended = true;
+        w.typing = null;
+        w.call = null;
+      }
       break;
     case "invitation":
       w.invitation = ev.invitation;
       break;
     case "invitation_ended":
       if (w.invitation && w.invitation.invitation === ev.invitation) w.invitation = null;
+      break;
+    case "closed":
+      // 4001: another tab took this page instance over (a duplicated tab carries the same
+      // session): this tab goes on as a page instance of its own.
+      if (ev.code === 4001) {
+        w.pageInstance = `pg_${randomHex(12)}`;
+        connect(null);
+      }
       break;
     default:
       break;
@@ -239,16 +278,26 @@ function onEvent(ev) {
 
 // ------------------------------------------------------------------ start
 
+const short = (text) => [...(text || "")].slice(0, SHORT).join("");
 const wsUrl = `${SERVER.protocol === "https:" ? "wss" : "ws"}://${SERVER.host}/ws/visitor`;
-w.client = new Client(wsUrl, () => ({
-  account: ACCOUNT,
-  button: BUTTON,
-  page_instance: w.pageInstance,
-  url: location.href,
-  title: document.title,
-  referrer: document.referrer,
-  ...(w.visitorId ? { visitor_id: w.visitorId } : {}),
-}), onEvent, (state) => { root.dataset.connection = state; });
-w.client.connect();
-window.addEventListener("pagehide", () => w.client.send({ type: "bye" }));
+
+function connect(resume, pending = []) {
+  w.client = new Client(wsUrl, () => ({
+    account: ACCOUNT,
+    button: BUTTON,
+    page_instance: w.pageInstance,
+    url: short(location.href),
+    title: short(document.title),
+    referrer: short(document.referrer),
+    ...(w.visitorId ? { visitor_id: w.visitorId } : {}),
+  }), onEvent, (state) => {
+    w.connection = state;
+    render();
+  }, resume);
+  for (const frame of pending) track(frame);
+  w.client.connect();
+}
+
+connect(saved && saved.resume, (saved && saved.pending) || []);
+window.addEventListener("pagehide", save);
 render();
