@@ -102,7 +102,9 @@ def test_every_wire_struct_encodes():
 
 def test_a_long_page_address_is_cut_not_refused():
     frame = p.encode(
-        p.VisitorHello(account="a", button="b", page_instance="pg", url="u" * 5000, title="t" * 3000)
+        p.VisitorHello(
+            account="a", button="b", page_instance="pg", url="u" * 5000, title="t" * 3000
+        )
     )
     hello = p.decode_inbound("visitor", frame)
     assert (len(hello.url), len(hello.title)) == (p.MAX_PAGE_CHARS, p.MAX_PAGE_CHARS)
