@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -182,6 +184,23 @@ async def throughput(world: World, rooms: list[tuple[Peer, str]], rate: float, s
     return len(world.delivered) / elapsed, list(world.delivered)
 
 
+async def prepared(db: str, operators: int, max_chats: int, tree: str | None) -> list[str]:
+    """``prepare_db``, by the code of the checkout that will serve it (its schema)."""
+    if tree is None:
+        return await prepare_db(db, operators, max_chats=max_chats)
+    script = (
+        "import sys, json, trio; sys.path.insert(0, 'bench'); from peers import prepare_db; "
+        f"print(json.dumps(trio.run(lambda: prepare_db({db!r}, {operators}, {max_chats}))))"
+    )
+    env = {**os.environ, "PYTHONPATH": tree}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tree, env=env, capture_output=True, text=True
+    )
+    done.check_returncode()
+    tokens: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return tokens
+
+
 def ms(x: float) -> str:
     return f"{x * 1000:.2f} ms"
 
@@ -193,7 +212,7 @@ async def bench_fanout(
     for n in ns:
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "bench.db")
-            tokens = await prepare_db(db, n, max_chats=rooms + calls + 10)
+            tokens = await prepared(db, n, rooms + calls + 10, tree)
             with server_process(db, tree=tree) as (url, _pid), frozen_while_running():
                 async with trio.open_nursery() as nursery:
                     world = World(url, nursery)
@@ -228,15 +247,17 @@ async def bench_messages(
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "bench.db")
-        tokens = await prepare_db(db, HOLDERS, max_chats=rooms + 10)
-        with server_process(db, tree=tree) as (url, _pid), frozen_while_running():
+        tokens = await prepared(db, HOLDERS, rooms + 10, tree)
+        with server_process(db, tree=tree) as (url, pid), frozen_while_running():
             async with trio.open_nursery() as nursery:
                 world = World(url, nursery)
                 holders = [await world.operator(t) for t in tokens]
                 opened = await open_rooms(world, holders, rooms)
                 freeze_all()
                 for rate in rates:
+                    cpu = cpu_seconds(pid)
                     delivered, lat = await throughput(world, opened, rate, seconds)
+                    cpu = (cpu_seconds(pid) - cpu) / max(1, len(lat))
                     answered = world.answered or [float("nan")]
                     rows.append(
                         (
@@ -248,7 +269,8 @@ async def bench_messages(
                                 else "nothing delivered"
                             )
                             + f"; answered {len(world.answered)}, shed {world.shed}, "
-                            f"slowest answer {ms(max(answered))}",
+                            f"slowest answer {ms(max(answered))}; server CPU "
+                            f"{cpu * 1e6:.0f} us per message",
                             "",
                         )
                     )
@@ -262,7 +284,7 @@ async def bench_idle(
 ) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "bench.db")
-        await prepare_db(db, 0, max_chats=5)
+        await prepared(db, 0, 5, tree)
         with server_process(db, tree=tree) as (url, pid):
             async with trio.open_nursery() as nursery:
                 world = World(url, nursery)
