@@ -120,8 +120,11 @@ def gaps(peer: Peer) -> list[str]:
     return [] if seqs == expected else [f"{peer.role} seqs {seqs[:3]}… not contiguous"]
 
 
-async def run_case(seed: int, senders: int = 0, most_write: float = 0.004) -> list[str]:
-    """Run one case; return the invariant's violations (empty: it held)."""
+async def run_case(
+    seed: int, senders: int = 0, most_write: float = 0.004, batches: list[int] | None = None
+) -> list[str]:
+    """Run one case; return the invariant's violations (empty: it held). ``batches`` gets
+    the number of transactions that held two changes or more (group commit at work)."""
     rng = random.Random(seed)
     config = virtual_config(seed)
     config.password_cost = 2**4
@@ -133,7 +136,18 @@ async def run_case(seed: int, senders: int = 0, most_write: float = 0.004) -> li
         await trio.sleep(3)  # everything settles: resends answered, fan-outs written
         problems = await _check(case, app.chat.store)
         nursery.cancel_scope.cancel()
+    if batches is not None:
+        batches.append(_batched(app.chat.metrics.commits))
     return problems
+
+
+def _batched(commits: Any) -> int:
+    """Transactions of more than one change, from the server's histogram of them."""
+    samples = {(s.name, s.labels.get("le")): s.value for m in commits.collect() for s in m.samples}
+    return int(
+        samples[("ringlab_commit_changes_count", None)]
+        - samples[("ringlab_commit_changes_bucket", "1.0")]
+    )
 
 
 async def _open(nursery: trio.Nursery, net: Any, role: str, hello: dict[str, Any]) -> Peer:
