@@ -1,5 +1,7 @@
 """End to end over real loopback sockets: Hypercorn on port 0, trio-websocket clients."""
 
+from contextlib import asynccontextmanager
+
 import httpx
 import pytest
 import trio
@@ -20,6 +22,21 @@ async def operator_hellos(url):
         p.OperatorHello(token=(await login(url, name, pw))["token"])
         for name, _, pw, _ in demo.OPERATORS
     ]
+
+
+@asynccontextmanager
+async def chatting(server):
+    """Alice and a visitor in a chat: (alice, visitor, room)."""
+    hello = (await operator_hellos(server.url))[0]
+    async with (
+        open_client(server.ws_url, "operator", hello) as alice,
+        open_client(
+            server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
+        ) as visitor,
+    ):
+        call = (await visitor.request(p.PlaceCall(id="c"))).call
+        room = (await alice.request(p.Accept(id="a", call=call))).room
+        yield alice, visitor, room
 
 
 async def test_whole_call_from_ring_to_close():
@@ -136,17 +153,9 @@ async def test_resume_after_reconnect_loses_and_duplicates_nothing():
 async def test_server_restart_keeps_the_transcript(tmp_path):
     db = str(tmp_path / "ringlab.db")
     with trio.fail_after(30):
-        async with open_server(ServerConfig(db=db)) as server:
-            hello = (await operator_hellos(server.url))[0]
-            async with (
-                open_client(server.ws_url, "operator", hello) as alice,
-                open_client(
-                    server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
-                ) as visitor,
-            ):
-                call = (await visitor.request(p.PlaceCall(id="c"))).call
-                room = (await alice.request(p.Accept(id="a", call=call))).room
-                await visitor.request(p.Send(id="m", room=room, text="kept?"))
+        async with open_server(ServerConfig(db=db)) as server, chatting(server) as chat:
+            _, visitor, room = chat
+            await visitor.request(p.Send(id="m", room=room, text="kept?"))
         async with open_server(ServerConfig(db=db)) as server:
             assert server.chat.demo_logins == []  # the account was kept, not re-created
             assert room in server.chat.hub.state.rooms
@@ -297,18 +306,10 @@ async def test_a_send_sent_again_after_a_restart_is_not_stored_twice(tmp_path):
     the new session; the restarted server recognises it (sender, id, text) from the store."""
     db = str(tmp_path / "ringlab.db")
     with trio.fail_after(30):
-        async with open_server(ServerConfig(db=db)) as server:
-            hello = (await operator_hellos(server.url))[0]
-            async with (
-                open_client(server.ws_url, "operator", hello) as alice,
-                open_client(
-                    server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
-                ) as visitor,
-            ):
-                call = (await visitor.request(p.PlaceCall(id="c"))).call
-                room = (await alice.request(p.Accept(id="a", call=call))).room
-                first = await visitor.request(p.Send(id="pg1.r7", room=room, text="once"))
-                visitor_id = visitor.welcome.visitor_id
+        async with open_server(ServerConfig(db=db)) as server, chatting(server) as chat:
+            _, visitor, room = chat
+            first = await visitor.request(p.Send(id="pg1.r7", room=room, text="once"))
+            visitor_id = visitor.welcome.visitor_id
         async with open_server(ServerConfig(db=db)) as server:
             back = p.VisitorHello(page_instance="pg1", visitor_id=visitor_id, **VISITOR)
             async with open_client(server.ws_url, "visitor", back) as visitor:
