@@ -33,6 +33,11 @@ WRITER_GRACE = 1.0
 GOING_AWAY_WAIT = 3.0
 #: Close codes that refuse a ``hello``: authentication, and every other refusal.
 REFUSED = {"auth_failed": 4401, "not_authenticated": 4401}
+#: What an unsequenced refusal of a decoded request says.
+REFUSALS = {
+    "server_busy": "the server is busy; send it again later",
+    "internal": "the server failed to apply it; nothing of it was stored",
+}
 
 
 class Connection:
@@ -283,20 +288,16 @@ class Gateway:
 
     def _request(self, conn: Connection, sid: str, msg: Any) -> None:
         """Queue a decoded request: from here on it is applied whole, or answered
-        ``server_busy`` and not applied at all."""
+        (``server_busy``, ``internal``) and not applied at all."""
         ref = getattr(msg, "id", None)
 
-        def refuse(retry_after: float) -> None:
-            refusal = "the server is busy; send it again later"
-            conn.push(self.error_frame(p.FrameError("server_busy", refusal, ref), retry_after))
+        def refuse(code: str, retry_after: float | None) -> None:
+            error = p.FrameError(code, REFUSALS[code], ref)
+            conn.push(self.error_frame(error, retry_after))
 
-        if (
-            self.runtime.submit_request(
-                partial(self.hub.handle, session_id=sid, request=msg), refuse
-            )
-            is None
-        ):
-            refuse(self.runtime.max_wait)
+        change = partial(self.hub.handle, session_id=sid, request=msg)
+        if self.runtime.submit_request(change, refuse) is None:
+            refuse("server_busy", self.runtime.max_wait)
 
     async def _writer(self, ws: Any, conn: Connection) -> None:
         """Send what is queued for the client; never lets an error reach the server."""

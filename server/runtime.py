@@ -72,12 +72,16 @@ class Peer(Protocol):
     def close(self, code: int, reason: str) -> None: ...
 
 
+#: Answers a request that was not applied: ``refuse(code, retry_after)``.
+Refuse = Callable[[str, float | None], None]
+
+
 @dataclass(eq=False, slots=True)
 class Job:
-    """A change waiting for its batch. ``refuse`` answers a request that is shed."""
+    """A change waiting for its batch. ``refuse`` answers a request not applied."""
 
     change: Change
-    refuse: Callable[[float], None] | None
+    refuse: Refuse | None
     queued_at: float
     done: trio.Event = field(default_factory=trio.Event)
     failed: bool = False
@@ -131,9 +135,10 @@ class Runtime:
         edit): always taken, never shed."""
         return self._queue(Job(change, None, trio.current_time()))
 
-    def submit_request(self, change: Change, refuse: Callable[[float], None]) -> Job | None:
-        """Queue a client's request; None (and nothing queued) when the queue is full.
-        ``refuse(retry_after)`` answers it if it waits too long."""
+    def submit_request(self, change: Change, refuse: Refuse) -> Job | None:
+        """Queue a client's request; None (and nothing queued) when the queue is full or
+        late. ``refuse`` answers it if it waits too long (``server_busy``), or if applying
+        it failed (``internal``)."""
         now = trio.current_time()
         if self._requests >= self.queue_limit or self.failure is not None:
             return None
@@ -201,14 +206,15 @@ class Runtime:
             self._requests -= 1
             waited = trio.current_time() - job.queued_at
             if waited > self.max_wait:
-                self.metrics.frame_errors.labels("server_busy").inc()
-                job.refuse(self.max_wait)
+                job.refuse("server_busy", self.max_wait)
                 return
         try:
             effects = job.change(self.clock())
-        except Exception:  # a bug in the hub: answer nothing, keep serving the others
+        except Exception:  # a bug in the hub: say so, keep serving the others
             log.exception("a change failed; it was not applied")
             job.failed = True
+            if job.refuse is not None:
+                job.refuse("internal", None)
             return
         self._stage(effects, batch)
 

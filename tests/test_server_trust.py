@@ -240,3 +240,23 @@ async def test_past_its_ceiling_the_server_sheds_requests_with_an_answer(autojum
     # bounded: a request waits at most max_wait, then its batch (a write of up to 0.1 s)
     assert max(waited.values()) < 0.2 + 2 * 0.1 + 0.05
     assert stored == {texts[ref] for ref in ok}
+
+
+async def test_a_request_the_server_fails_to_apply_is_answered_internal(
+    autojump_clock, monkeypatch, caplog
+):
+    from server.core import requests
+
+    def broken(ctx, session, request):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(requests.OPERATOR, p.SetStatus, broken)
+    async with served() as server, trio.open_nursery() as nursery:
+        alice, _ = await console(server, nursery)
+        await alice.send_message(p.encode(p.SetStatus(id="s", status="away")))
+        error = (await frames(alice, kind("error", ref="s")))[-1]
+        assert error["code"] == "internal" and "seq" not in error
+        await alice.send_message(p.encode(p.Ping()))  # and the connection serves on
+        await frames(alice, kind("pong"))
+        nursery.cancel_scope.cancel()
+    assert "a change failed" in caplog.text
