@@ -127,6 +127,7 @@ class Runtime:
         self._idle.set()
         self.failure: str | None = None
         self.failed = trio.Event()
+        self.stopped = False  # the server is stopping: its store is closing
 
     # ------------------------------------------------------------ submitting
 
@@ -155,7 +156,7 @@ class Runtime:
             raise RuntimeFailed(self.failure or "")
 
     def _queue(self, job: Job) -> Job:
-        if self.failure is not None:
+        if self.failure is not None or self.stopped:
             job.failed = True
             job.done.set()
             return job
@@ -170,9 +171,11 @@ class Runtime:
         return self._requests
 
     async def drain(self) -> None:
-        """Wait until every change queued so far is stored and carried out."""
+        """Wait until every change queued so far is stored and carried out; take no more
+        (the store closes next: a timer firing during shutdown finds it closed)."""
         while self._jobs or not self._idle.is_set():
             await self._idle.wait()
+        self.stopped = True
 
     # ------------------------------------------------------------ the committer
 
