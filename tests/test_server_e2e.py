@@ -182,15 +182,7 @@ async def test_shutdown_closes_every_websocket_going_away_and_keeps_what_was_ack
                     ServerConfig(db=db), port=0, shutdown_trigger=stop.wait, task_status=task_status
                 )
             )
-            hello = (await operator_hellos(server.url))[0]
-            async with (
-                open_client(server.ws_url, "operator", hello) as alice,
-                open_client(
-                    server.ws_url, "visitor", p.VisitorHello(page_instance="pg1", **VISITOR)
-                ) as visitor,
-            ):
-                call = (await visitor.request(p.PlaceCall(id="c1"))).call
-                room = (await alice.request(p.Accept(id="a1", call=call))).room
+            async with chatting(server) as (_, visitor, room):
                 await visitor.request(p.Send(id="m1", room=room, text="acknowledged"))
                 async with open_websocket_url(server.ws_url + "/ws/visitor") as raw:
                     stop.set()

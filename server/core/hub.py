@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import protocol as p
 from . import calls, requests, rooms, sessions
-from .effects import CloseSession, Ctx, Effect, StartTimer
+from .effects import CloseSession, Ctx, Effect
 from .errors import CoreError
 from .ids import IdSource
 from .model import (
@@ -38,8 +38,12 @@ class Hub:
     """All live chat state of one server process, driven by events."""
 
     def __init__(self, ids: IdSource, timings: Timings | None = None) -> None:
-        self.timings = timings or Timings()
-        self.state = State(ids, grace=self.timings.session_grace)
+        self.state = State(ids, timings or Timings())
+
+    @property
+    def timings(self) -> Timings:
+        """The protocol's timings the server keeps and ``welcome`` tells."""
+        return self.state.timings
 
     # ------------------------------------------------------------ loading
 
@@ -127,7 +131,7 @@ class Hub:
         """An authenticated operator's ``hello``: resume its session or start one.
         ``credential`` (its login token, hashed) lets a logout end the session."""
         ctx = Ctx(self.state, now)
-        session = sessions.operator_connect(ctx, self.timings, operator_id, hello, credential)
+        session = sessions.operator_connect(ctx, operator_id, hello, credential)
         calls.reconcile(ctx)
         return session, ctx.effects
 
@@ -135,16 +139,16 @@ class Hub:
         """A visitor page's ``hello``: resume (on the same page or the next one of the site),
         or bind the page instance to a visitor."""
         ctx = Ctx(self.state, now)
-        session = sessions.visitor_connect(ctx, self.timings, hello)
+        session = sessions.visitor_connect(ctx, hello)
         return session, ctx.effects
 
     def disconnect(self, now: float, session_id: str) -> list[Effect]:
         """The session's connection is gone; the session waits the grace period."""
+        ctx = Ctx(self.state, now)
         session = self.state.sessions.get(session_id)
-        if session is None:
-            return []
-        session.connected = False
-        return [StartTimer(("session", session_id), now + self.timings.session_grace)]
+        if session is not None:
+            sessions.wait_grace(ctx, session)
+        return ctx.effects
 
     def end_session(self, now: float, session_id: str, reason: str = "") -> list[Effect]:
         """End a session at once, without the grace period (the operator logged out); with

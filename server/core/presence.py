@@ -41,7 +41,9 @@ def operator_leaving(ctx: Ctx, op: OperatorPresence, session_id: str) -> None:
 
 
 def operator_session_ended(ctx: Ctx, op: OperatorPresence, session_id: str) -> None:
-    """A session is gone for good; the operator's last one takes it offline."""
+    """A session is gone for good; the operator's last one takes it offline (colleagues
+    were told already if it had said ``bye``)."""
+    was_present = op.present
     op.sessions.discard(session_id)
     op.leaving.discard(session_id)
     if op.sessions:
@@ -53,7 +55,8 @@ def operator_session_ended(ctx: Ctx, op: OperatorPresence, session_id: str) -> N
         room.invited.pop(op.operator.id, None)
     for inv in [i for i in st.invitations.values() if i.operator_id == op.operator.id]:
         invitations.cancel(ctx, inv, "operator_offline")
-    _announce_status(ctx, op)
+    if was_present:
+        _announce_status(ctx, op)
     ctx.log("operator_offline", operator=op.operator.id)
 
 

@@ -171,8 +171,7 @@ def _op_bye(ctx: Ctx, s: Session, r: p.Bye) -> dict[str, Any]:
     period, so that a reload (the same page, also a ``pagehide``) keeps its chats."""
     ctx.effects.append(CloseSession(s.id, 1000, "bye"))
     presence.operator_leaving(ctx, _op(ctx, s), s.id)
-    s.connected = False
-    ctx.timer(("session", s.id), ctx.now + ctx.state.grace)
+    sessions.wait_grace(ctx, s)
     return {}
 
 

@@ -167,7 +167,7 @@ def invite_operator(ctx: Ctx, room: Room, inviter: str, invitee: str) -> None:
         raise NotFound(f"no operator {invitee!r} in your account")
     if invitee in room.operators:
         raise InvalidRequest(f"operator {invitee!r} is already in the room")
-    if not target.sessions:
+    if not target.present:
         raise LimitReached(f"operator {invitee!r} is offline")
     if invitee in room.invited:
         return

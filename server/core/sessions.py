@@ -12,13 +12,13 @@ from .. import protocol as p
 from . import calls, presence
 from .effects import CloseSession, Ctx, Deliver
 from .errors import AuthFailed
-from .model import Account, Binding, Conflict, PageInstance, Session, Timings, Visitor
+from .model import Account, Binding, Conflict, PageInstance, Session, Visitor
 from .snapshots import operator_snapshot, visitor_snapshot
 from .views import operator_info
 
 
 def operator_connect(
-    ctx: Ctx, timings: Timings, operator_id: str, hello: p.OperatorHello, credential: str | None
+    ctx: Ctx, operator_id: str, hello: p.OperatorHello, credential: str | None
 ) -> Session:
     """An authenticated operator's ``hello``: resume its session or start one."""
     st = ctx.state
@@ -29,12 +29,12 @@ def operator_connect(
     if old is not None and old.role == "operator" and old.owner == operator_id:
         old.credential = credential
         presence.operator_session_started(ctx, op, old.id)  # back from a bye: rings again
-        resume(ctx, timings, old, hello.last_seq, operator=operator_info(op))
+        resume(ctx, old, hello.last_seq, operator=operator_info(op))
         return old
     session = _new_session(ctx, "operator", op.operator.account_id, operator_id)
     session.credential = credential
     presence.operator_session_started(ctx, op, session.id)
-    ctx.effects.append(Deliver(session.id, welcome(timings, session, False, operator_info(op))))
+    _welcome(ctx, session, False, operator_info(op))
     _snapshot(ctx, session)
     return session
 
@@ -51,7 +51,7 @@ def _snapshot(ctx: Ctx, session: Session) -> None:
         ctx.send(session.id, visitor_snapshot(ctx.state, ctx.state.visitor_of_session(session)))
 
 
-def visitor_connect(ctx: Ctx, timings: Timings, hello: p.VisitorHello) -> Session:
+def visitor_connect(ctx: Ctx, hello: p.VisitorHello) -> Session:
     """A visitor page's ``hello``: resume, or bind the page instance to a visitor."""
     st = ctx.state
     account = st.accounts.get(hello.account)
@@ -67,7 +67,7 @@ def visitor_connect(ctx: Ctx, timings: Timings, hello: p.VisitorHello) -> Sessio
         and old.owner == hello.page_instance
     ):
         _page_shown(ctx, st.visitor_of_session(old), old.owner, hello)
-        resume(ctx, timings, old, hello.last_seq)
+        resume(ctx, old, hello.last_seq)
         return old
     key = (account.id, hello.page_instance)
     session = _new_session(ctx, "visitor", account.id, hello.page_instance)
@@ -99,7 +99,7 @@ def visitor_connect(ctx: Ctx, timings: Timings, hello: p.VisitorHello) -> Sessio
             ctx.now,
         )
         st.pages[key] = visitor_id
-    ctx.effects.append(Deliver(session.id, welcome(timings, session, False, visitor_id=visitor.id)))
+    _welcome(ctx, session, False, visitor_id=visitor.id)
     ctx.send(session.id, visitor_snapshot(st, visitor))
     presence.visitor_seen(ctx, visitor, new=new)
     return session
@@ -163,15 +163,17 @@ def _new_session(ctx: Ctx, role: str, account_id: str, owner: str) -> Session:
     return session
 
 
-def welcome(
-    timings: Timings,
+def _welcome(
+    ctx: Ctx,
     session: Session,
     resumed: bool,
     operator: p.OperatorInfo | None = None,
     visitor_id: str | None = None,
-) -> p.Welcome:
-    """The first frame of a connection: the session, and the timings the server keeps."""
-    return p.Welcome(
+) -> None:
+    """The first frame of a connection (unsequenced): the session, and the timings the
+    server keeps."""
+    timings = ctx.state.timings
+    welcome = p.Welcome(
         role=session.role,  # type: ignore[arg-type]
         session=session.id,
         resumed=resumed,
@@ -183,11 +185,11 @@ def welcome(
         operator=operator,
         visitor_id=visitor_id,
     )
+    ctx.effects.append(Deliver(session.id, welcome))
 
 
 def resume(
     ctx: Ctx,
-    timings: Timings,
     session: Session,
     last_seq: int | None,
     operator: p.OperatorInfo | None = None,
@@ -197,7 +199,7 @@ def resume(
     session.connected = True
     ctx.cancel(("session", session.id))
     visitor_id = st.visitor_of_session(session).id if session.role == "visitor" else None
-    ctx.effects.append(Deliver(session.id, welcome(timings, session, True, operator, visitor_id)))
+    _welcome(ctx, session, True, operator, visitor_id)
     if last_seq:
         session.outbox.ack(last_seq)  # the client has processed those: a resume acks them
     missed = session.outbox.since(last_seq if last_seq is not None else 0)
@@ -211,6 +213,12 @@ def resume(
         role=session.role,
         replayed=-1 if missed is None else len(missed),
     )
+
+
+def wait_grace(ctx: Ctx, session: Session) -> None:
+    """The session's connection is gone: the session waits its grace period for a resume."""
+    session.connected = False
+    ctx.timer(("session", session.id), ctx.now + ctx.state.timings.session_grace)
 
 
 def end_session(ctx: Ctx, session: Session) -> None:

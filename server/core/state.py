@@ -18,6 +18,7 @@ from .model import (
     OperatorPresence,
     Room,
     Session,
+    Timings,
     Visitor,
 )
 
@@ -25,8 +26,8 @@ from .model import (
 @dataclass(slots=True)
 class State:
     ids: IdSource
-    #: seconds a session outlives its connection (the hub's Timings.session_grace)
-    grace: float = 30.0
+    #: the protocol's timings (a session's grace period, what ``welcome`` says)
+    timings: Timings = field(default_factory=Timings)
     accounts: dict[str, Account] = field(default_factory=dict)
     buttons: dict[str, Button] = field(default_factory=dict)
     operators: dict[str, OperatorPresence] = field(default_factory=dict)
