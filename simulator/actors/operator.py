@@ -162,6 +162,8 @@ class VirtualOperator:
             )
             effects = self.console.fire(key, "accept_failed", refused.code)
             self._stop_logged(call, effects, "accept_failed")
+            if self.console.tab(key).state == "ringing":  # refused unapplied: click again
+                self._nursery.start_soon(self._react, call)
             return
         self.stage.log(
             ev.AcceptResult(t=self.stage.now(), operator=self.id, call=call, won=True, room=ok.room)
