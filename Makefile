@@ -26,8 +26,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# then the shipped scenario files through the pytest plugin, as QA runs theirs in CI (soak.toml
+# is a capacity run of 21,000 visitors: `make bench` territory)
 unit: $(STAMP)
 	$(BIN)/pytest
+	$(BIN)/pytest -p no:cacheprovider scenarios/ --ignore=scenarios/soak.toml \
+		--ringlab-out=test-output/scenarios
 
 ## serve: run the reference server on http://127.0.0.1:8000 (data in ringlab.db)
 serve: $(STAMP)

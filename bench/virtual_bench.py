@@ -25,7 +25,7 @@ from simulator.scenario import parse
 
 LINKS = {
     "baseline": ("lan", "broadband"),
-    "ring_after_accept": ("3g,up.loss=0.3,up.loss_burst=3", "broadband"),
+    "ring_after_accept": ("3g,up.loss=0.3,up.loss_burst=300ms", "broadband"),
 }
 
 

@@ -94,11 +94,17 @@ def actors(events: Iterable[Event]) -> dict[str, ActorInfo]:
 
 
 def ring_stops(events: Sequence[Event]) -> list[RingStopSample]:
-    """Ring-stop latency per (call, operator), as ``docs/metrics.md`` defines it."""
+    """Ring-stop latency per (call, operator), as ``docs/metrics.md`` defines it.
+
+    A console offered the call only after it was taken (a late offer: it was away and
+    got the ring and its stop together) never rang when it should have stopped, so it
+    gives no sample; :func:`late_offers` counts it.
+    """
     clicks: dict[tuple[str, str], float] = {}
     winners: set[tuple[str, str]] = set()
     decisions: dict[tuple[str, str], float] = {}
     received: dict[tuple[str, str], float] = {}
+    starts: dict[tuple[str, str], float] = {}
     stops: dict[tuple[str, str], RingStop] = {}
     for e in events:
         if isinstance(e, ClickAccept):
@@ -109,6 +115,8 @@ def ring_stops(events: Sequence[Event]) -> list[RingStopSample]:
             received.setdefault((e.call, e.operator), e.t)
         elif isinstance(e, ServerDecision):
             decisions.setdefault((e.call, e.operator), e.t)
+        elif isinstance(e, RingStart):
+            starts.setdefault((e.call, e.operator), e.t)
         elif isinstance(e, RingStop):
             stops.setdefault((e.call, e.operator), e)
     who = actors(events)
@@ -124,7 +132,7 @@ def ring_stops(events: Sequence[Event]) -> list[RingStopSample]:
                     sample, uplink=got - click, server=decided - got, downlink=stop.t - decided
                 )
             samples.append(sample)
-        elif key in decisions and key not in winners:
+        elif key in decisions and key not in winners and starts.get(key, -1.0) < decisions[key]:
             decided = decisions[key]
             samples.append(
                 RingStopSample(
@@ -134,19 +142,63 @@ def ring_stops(events: Sequence[Event]) -> list[RingStopSample]:
     return sorted(samples, key=lambda s: (s.should_stop, s.call, s.operator))
 
 
-def ring_overruns(events: Sequence[Event]) -> dict[str, float]:
-    """Per accepted call: how long after the winning Accept click any console still rang
-    (0 when every ring had stopped by the click)."""
-    click: dict[str, float] = {}
+def ring_intervals(events: Iterable[Event]) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """When each console rang, per (call, operator): (start, stop) pairs. A stop with no
+    ring open closes nothing; a ring still open at the end is left out."""
+    open_at: dict[tuple[str, str], float] = {}
+    out: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for e in events:
+        if isinstance(e, RingStart):
+            open_at.setdefault((e.call, e.operator), e.t)
+        elif isinstance(e, RingStop) and (e.call, e.operator) in open_at:
+            out[(e.call, e.operator)].append((open_at.pop((e.call, e.operator)), e.t))
+    return dict(out)
+
+
+def _taken(events: Sequence[Event]) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+    """Per accepted call: the winning click, when the server took the call (its decision
+    for the winner; the winner's answer against a target, which logs no decisions), the
+    winner."""
     clicks = {(e.call, e.operator): e.t for e in events if isinstance(e, ClickAccept)}
+    decisions = {(e.call, e.operator): e.t for e in events if isinstance(e, ServerDecision)}
+    click: dict[str, float] = {}
+    taken: dict[str, float] = {}
+    winner: dict[str, str] = {}
     for e in events:
-        if isinstance(e, AcceptResult) and e.won and (e.call, e.operator) in clicks:
-            click.setdefault(e.call, clicks[(e.call, e.operator)])
-    last: dict[str, float] = {}
-    for e in events:
-        if isinstance(e, RingStop) and e.call in click:
-            last[e.call] = max(last.get(e.call, e.t), e.t)
-    return {call: max(0.0, last.get(call, t) - t) for call, t in click.items()}
+        if isinstance(e, AcceptResult) and e.won and e.call not in winner:
+            winner[e.call] = e.operator
+            click[e.call] = clicks.get((e.call, e.operator), e.t)
+            taken[e.call] = decisions.get((e.call, e.operator), e.t)
+    return click, taken, winner
+
+
+def ring_overruns(events: Sequence[Event]) -> dict[str, float]:
+    """Per accepted call: how long after the winning Accept click any console actually
+    rang, ``max(0, stop - max(click, ring start))`` over its rings (0 when every ring had
+    stopped by the click)."""
+    click, _, _ = _taken(events)
+    overrun = dict.fromkeys(click, 0.0)
+    for (call, _), rings in ring_intervals(events).items():
+        if call in click:
+            for start, stop in rings:
+                overrun[call] = max(overrun[call], stop - max(click[call], start))
+    return overrun
+
+
+def late_offers(events: Sequence[Event]) -> list[tuple[str, str]]:
+    """(call, operator): rings that reached a console only after the call was taken,
+    as when a console away (an outage) gets the ring and its stop together on return."""
+    _, taken, winner = _taken(events)
+    return sorted(
+        {
+            (e.call, e.operator)
+            for e in events
+            if isinstance(e, RingStart)
+            and e.call in taken
+            and e.operator != winner[e.call]
+            and e.t >= taken[e.call]
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +332,7 @@ def metrics(events: Sequence[Event]) -> Metrics:
     out |= summarize("ring_stop.others", [s.latency for s in samples if s.role == "other"])
     out |= summarize("ring_overrun", list(ring_overruns(events).values()))
     out["rings_never_stopped"] = float(len(rings_never_stopped(events)))
+    out["late_offers"] = float(len(late_offers(events)))
     merged = merges(events)
     out["merged_rooms"] = float(len(merged))
     out["merged_visitors"] = float(sum(len(v) for v in merged.values()))

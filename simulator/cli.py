@@ -20,8 +20,10 @@ from server.core import Settings, Timings
 from server.limits import Limits
 
 from .cli_run import report_command, run_command
+from .compare import compare_command
 from .link import ParamError
 from .link import spec as link_spec
+from .runner import first_error
 
 if TYPE_CHECKING:
     from server.config import ServerConfig
@@ -113,7 +115,7 @@ def serve(
     try:
         failure = trio.run(run)
     except* OSError as group:
-        cause = _leaf(group)
+        cause = first_error(group)
         if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
             click.echo(f"ringlab serve: {host}:{port} is already in use", err=True)
         else:
@@ -196,7 +198,7 @@ def proxy(
     try:
         trio.run(run)
     except* (OSError, ProxyError) as group:
-        click.echo(f"ringlab proxy: {_leaf(group)}", err=True)
+        click.echo(f"ringlab proxy: {first_error(group)}", err=True)
         sys.exit(1)
     click.echo("stopped")
 
@@ -222,13 +224,6 @@ def server_config(file: FileConfig, db: str | None) -> ServerConfig:
     )
 
 
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real exception inside nested exception groups (trio nests nurseries)."""
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
-
-
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors that validate TOML)."""
@@ -247,6 +242,7 @@ def demo_command() -> None:
 
 main.add_command(run_command)
 main.add_command(report_command)
+main.add_command(compare_command)
 
 if __name__ == "__main__":
     main()

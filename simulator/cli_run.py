@@ -1,58 +1,80 @@
-"""``ringlab run`` and ``ringlab report``: play scenarios, write and re-render reports."""
+"""``ringlab run`` and ``ringlab report``: play scenarios, write and re-render reports.
+
+Exit codes: 0 every expectation held; 1 one failed, the run was stopped (Ctrl-C) or
+the target failed during the run; 2 bad input (a file, an option, an unreachable
+target), refused before anything runs.
+"""
 
 from __future__ import annotations
 
-import datetime
 import json
+import os
+import socket
 import sys
 import time
 import tomllib
+import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from . import events as ev
-from .checks import Metrics
+from .checks import Verdict
+from .cli_sweep import SPREAD_SHOWN, print_spread, print_sweep, run_seeds, verdict, write_seeds
+from .metric_names import show
 from .progress import LiveProgress
-from .report import write_report, write_sweep
-from .runner import check_runnable, run
-from .scenario import Loaded, ScenarioError, expand, load, parse
+from .report import write_report
+from .report.folder import fresh, point_suffix, stamp, write_run
+from .runner import check_runnable, first_error, run
+from .scenario import Loaded, ScenarioError, expand, parse
 from .seeds import (
+    Check,
     SeedResult,
+    checks,
     default_jobs,
-    distribution,
     parse_seeds,
+    pass_rate,
     replay_command,
-    sweep_seeds,
 )
+from .servers import TargetRefused
+from .slim_httpx import httpx
 
 
 def _override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
-    if not sep or not key:
+    if not sep or not key.strip():
         raise click.BadParameter(f"expected key=value, got {text!r}", param_hint="'--set'")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]  # numbers, booleans, "strings", [lists]
     except tomllib.TOMLDecodeError:
-        value = raw  # a bare word: a string
+        value = raw.strip()  # a bare word or a comparison ("< 1s"): a string
     return key.strip(), value
 
 
 def _print_summary(
-    console: Console, name: str, out: Path, results: list[Any], partial: bool
+    console: Console,
+    name: str,
+    out: Path,
+    results: list[Verdict],
+    partial: bool,
+    reproduces: str = "",
 ) -> None:
     table = Table(title=f"{name}{' (partial)' if partial else ''}")
     table.add_column("expectation")
     table.add_column("measured", justify="right")
     table.add_column("verdict")
     for r in results:
-        value = "no data" if r.value is None else f"{r.value:.4g}"
-        table.add_row(str(r.expectation), value, "[green]pass[/]" if r.passed else "[red]FAIL[/]")
+        measured = show(r.expectation.metric, r.value)
+        table.add_row(r.expectation.describe(), measured, verdict(r.passed, ""))
     console.print(table)
+    ok = not partial and all(r.passed for r in results)
+    said = f" ({reproduces})" if reproduces else ""
+    console.print(f"verdict: {verdict(ok, reproduces)}{said}")
     console.print(f"report: {out / 'index.html'}")
 
 
@@ -71,12 +93,15 @@ def _print_summary(
     help="Play against this running server instead of the embedded one (server.target).",
 )
 @click.option(
-    "--set", "overrides", multiple=True, help="Override a key: --set operators[0].count=3"
+    "--set",
+    "overrides",
+    multiple=True,
+    help="Override a key: --set operators[0].count=3, --set 'expect.lost_messages=0'.",
 )
 @click.option(
     "--seeds",
     metavar="RANGE",
-    help='Run one scenario under many seeds ("1..200", "3,7,9") on the virtual clock.',
+    help='Run under many seeds ("1..200", "3,7,9") on the virtual clock (every sweep point).',
 )
 @click.option(
     "--jobs",
@@ -98,202 +123,188 @@ def run_command(
     Exit 0 when every expectation holds, 1 when one fails, 2 for invalid input.
     """
     changes = dict(_override(o) for o in overrides)
-    if seed is not None:
-        changes["seed"] = seed
-    if target is not None:
-        changes["server.target"] = target
-    if clock is not None:
-        changes["clock"] = clock
+    labels = {}
+    for key, value, option in (
+        ("seed", seed, "--seed"),
+        ("server.target", target, "--target"),
+        ("clock", clock, "--clock"),
+    ):
+        if value is not None:
+            changes[key], labels[key] = value, option
+    context = click.get_current_context()
+    given_out = context.get_parameter_source("out_root") is not ParameterSource.DEFAULT
     if seeds is not None:
-        _seed_sweep(scenarios, seeds, jobs, changes, overrides, Path(out_root))
+        if "seed" in labels:
+            raise click.UsageError("--seeds and --seed are exclusive")
+        if len(scenarios) != 1:
+            raise click.UsageError("--seeds takes one scenario file")
+        try:
+            seed_list = parse_seeds(seeds)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--seeds'") from None
+        runs = _plan(scenarios, changes, labels)[0]
+        if runs[0].clock != "virtual":
+            raise click.UsageError(f"{scenarios[0]}: --seeds runs on the virtual clock, not real")
+        root = _output(out_root)
+        replay = {"sets": overrides, "out": out_root if given_out else None, "clock": clock}
+        _seed_sweep(scenarios[0], runs, seed_list, jobs, changes, replay, root)
         return
+    plans = _plan(scenarios, changes, labels)
+    _check_targets(plans, target)  # first: a refused run leaves no folder behind
+    root = _output(out_root)
+    console = Console()
+    failed = False
+    for runs in plans:
+        results = [(loaded, _run_one(loaded, root, console)) for loaded in runs]
+        if len(runs) > 1 or runs[0].point:
+            from .report.sweep import Point, write_sweep
+
+            points = [Point(loaded.point, [result]) for loaded, result in results]
+            print_sweep(console, runs[0], points, seeded=False)
+            name = runs[0].scenario.name
+            chart = write_sweep(fresh(root / f"{name}-sweep-{stamp()}"), name, points, seeded=False)
+            console.print(f"sweep chart: {chart}")
+        failed = failed or not all(result.passed for _, result in results)
+    sys.exit(1 if failed else 0)
+
+
+def _plan(
+    scenarios: Sequence[str], changes: dict[str, Any], labels: dict[str, str]
+) -> list[list[Loaded]]:
+    """Every file as its runs, validated and checked runnable: refused here (exit 2)
+    before anything starts."""
     try:
-        plans = [expand(path, changes) for path in scenarios]
+        plans = [expand(path, changes, labels) for path in scenarios]
         for runs in plans:
             for loaded in runs:
                 check_runnable(loaded)
     except ScenarioError as exc:
         raise click.UsageError(str(exc)) from None
-    console = Console()
-    failed = False
+    return plans
+
+
+def _output(out_root: str) -> Path:
+    """``--out``, made if it need be; refused when it, or a folder above it, is a file."""
+    root = Path(out_root)
+    existing = next((p for p in (root, *root.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise click.BadParameter(f"{existing} is a file, not a directory", param_hint="'--out'")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = f"cannot create {root}: {exc.strerror}"
+        raise click.BadParameter(problem, param_hint="'--out'") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"cannot write into {root}", param_hint="'--out'")
+    return root
+
+
+def _check_targets(plans: list[list[Loaded]], option: str | None) -> None:
+    """A TCP connect to every target before anything runs: a server that is not there
+    is a bad argument (exit 2), not a run that fails with a trace after its setup."""
     for runs in plans:
-        results = [(loaded, _run_one(loaded, Path(out_root), console)) for loaded in runs]
-        if len(runs) > 1:
-            _print_sweep(console, results)
-            name = runs[0].scenario.name
-            chart = write_sweep(
-                Path(out_root) / f"{name}-sweep-{_stamp()}",
-                name,
-                [(loaded, values, ok) for loaded, (ok, values) in results],
-            )
-            console.print(f"sweep chart: {chart}")
-        failed = failed or not all(ok for _, (ok, _) in results)
-    sys.exit(1 if failed else 0)
+        url = runs[0].scenario.server.target
+        if url is None:
+            continue
+        problem = _unreachable(url)
+        if problem:
+            blame = "--target" if option is not None else f"{runs[0].path}: server.target"
+            raise click.UsageError(f"{blame}: cannot reach {url}: {problem}")
 
 
-def _print_sweep(console: Console, results: list[tuple[Loaded, tuple[bool, Metrics]]]) -> None:
-    """One row per sweep point: the point, ring-stop latency, the verdict."""
-    keys = list(results[0][0].point)
-    table = Table(title=f"{results[0][0].scenario.name}: sweep")
-    for key in keys:
-        table.add_column(key)
-    for column in ("acceptor p50", "acceptor p95", "others p95", "verdict"):
-        table.add_column(column, justify="right")
-    for loaded, (ok, values) in results:
-        cells = [
-            _ms(values.get(f"ring_stop.{w}"))
-            for w in ("acceptor.p50", "acceptor.p95", "others.p95")
-        ]
-        table.add_row(*[str(loaded.point[k]) for k in keys], *cells, "pass" if ok else "FAIL")
-    console.print(table)
+def _unreachable(url: str, timeout: float = 3.0) -> str | None:
+    """Why nothing answers a TCP connect to ``url``'s host and port, or None."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return None
+    except ValueError:
+        return "not a valid port"
+    except socket.gaierror:
+        return f"unknown host {parts.hostname!r}"
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return reason[:1].lower() + reason[1:]
 
 
 def _seed_sweep(
-    scenarios: tuple[str, ...],
-    seeds_text: str,
+    path: str,
+    runs: list[Loaded],
+    seeds: list[int],
     jobs: int | None,
     changes: dict[str, Any],
-    sets: tuple[str, ...],
-    out_root: Path,
+    replay: dict[str, Any],
+    root: Path,
 ) -> None:
-    """``--seeds``: every seed of one scenario, the spread of its metrics, the failures."""
-    try:
-        seeds = parse_seeds(seeds_text)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--seeds'") from None
-    if len(scenarios) != 1:
-        raise click.UsageError("--seeds takes one scenario file")
-    if "seed" in changes:
-        raise click.UsageError("--seeds and --seed are exclusive")
-    (path,) = scenarios
-    try:
-        loaded = load(path, changes)
-        if loaded.scenario.sweep:
-            raise ScenarioError(f"{path}: --seeds cannot run a [sweep]; run one or the other")
-        check_runnable(loaded)
-        if loaded.clock != "virtual":
-            raise ScenarioError(f"{path}: --seeds runs on the virtual clock, not {loaded.clock}")
-    except ScenarioError as exc:
-        raise click.UsageError(str(exc)) from None
-    console = Console()
-    workers = jobs or default_jobs()
-    with Progress(
-        TextColumn(f"[bold]{loaded.scenario.name}[/] seeds"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[failed]} failed"),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task("seeds", total=len(seeds), failed=0)
-        failures = [0]
+    """``--seeds``: every seed (at every sweep point), the spread of the metrics, every
+    failed seed with the command that replays it; ``seeds.json`` or ``sweep.json``, and
+    ``junit.xml`` with a testcase per (point, seed, expectation)."""
+    from .report.sweep import point_label, write_junit, write_sweep
 
-        def done(result: SeedResult) -> None:
-            failures[0] += not result.passed
-            bar.update(task, advance=1, failed=failures[0])
-
-        results = sweep_seeds(path, changes, seeds, workers, done)
-    spread = distribution(results)
+    name = runs[0].scenario.name
+    points = run_seeds(path, runs, seeds, jobs or default_jobs(), changes)
+    results = [r for p in points for r in p.runs]
     failed = [r for r in results if not r.passed]
-    out = _fresh(out_root / f"{loaded.scenario.name}-seeds-{_stamp()}")
-    document = {
-        "scenario": loaded.scenario.name,
-        "file": path,
-        "seeds": seeds,
-        "distribution": spread,
-        "failed": [
-            {"seed": r.seed, "failed": r.failed, "replay": replay_command(path, sets, r.seed)}
-            for r in failed
-        ],
-        "runs": [{"seed": r.seed, "passed": r.passed, "metrics": r.metrics} for r in results],
-    }
-    (out / "seeds.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    shown = [x.metric for x in loaded.expectations] + [
-        m for m in SPREAD_SHOWN if m not in {x.metric for x in loaded.expectations}
-    ]
-    table = Table(title=f"{loaded.scenario.name}: {len(seeds)} seeds, {len(failed)} failed")
-    for column in ("metric", "min", "p50", "p95", "max"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for name in shown:
-        row = spread.get(name, {})
-        table.add_row(name, *[_value(name, row.get(k)) for k in ("min", "p50", "p95", "max")])
-    console.print(table)
+
+    def replay_of(r: SeedResult) -> str:
+        return replay_command(path, replay["sets"], r.seed, replay["out"], r.point, replay["clock"])
+
+    console = Console()
+    if runs[0].point:
+        out = fresh(root / f"{name}-sweep-{stamp()}")
+        chart = write_sweep(out, name, points, seeded=True)
+        print_sweep(console, runs[0], points, seeded=True)
+        console.print(f"sweep chart: {chart}")
+        document = out / "sweep.json"
+    else:
+        out = fresh(root / f"{name}-seeds-{stamp()}")
+        document = out / "seeds.json"
+        write_seeds(document, runs[0], path, seeds, results, replay_of)
+        write_junit(out / "junit.xml", name, points)
+        s = runs[0].scenario
+        expected = [x.metric for x in runs[0].expectations]
+        title = f"{s.name}: {len(results)} seeds, {len(failed)} failed"
+        print_spread(console, results, expected, SPREAD_SHOWN, title)
+        console.print(f"verdict: {verdict(not failed, s.reproduces)}, {pass_rate(results)} passed")
     for r in failed:  # plain lines: a replay command must survive copy and paste
-        click.echo(f"seed {r.seed}: {'; '.join(r.failed)}")
-        click.echo(f"  replay: {replay_command(path, sets, r.seed)}")
-    click.echo(f"every seed's metrics: {out / 'seeds.json'}")
+        where = f"{point_label(r.point)}, " if r.point else ""
+        click.echo(f"{where}seed {r.seed}: {'; '.join(r.failed)}")
+        click.echo(f"  replay: {replay_of(r)}")
+    click.echo(f"every seed's metrics: {document}")
     sys.exit(1 if failed else 0)
 
 
-#: Metrics a seed sweep's table shows besides the scenario's expectations.
-SPREAD_SHOWN = (
-    "ring_stop.acceptor.p50",
-    "ring_stop.acceptor.p95",
-    "ring_stop.others.p95",
-    "ring_overrun.max",
-    "calls.accepted",
-    "lost_messages",
-    "duplicated_messages",
-    "merged_visitors",
-)
-
-
-def _value(metric: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    return _ms(value) if metric.startswith(("ring_", "time_to_answer")) else f"{value:g}"
-
-
-def _stamp() -> str:
-    """Report directories are named by the UTC time the run started."""
-    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _fresh(path: Path) -> Path:
-    """A new directory at ``path``, or beside it (``-2``, ``-3``...) when runs share a second."""
-    candidate, n = path, 1
-    while True:
-        try:
-            candidate.mkdir(parents=True)
-            return candidate
-        except FileExistsError:
-            n += 1
-            candidate = path.with_name(f"{path.name}-{n}")
-
-
-def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    ms = seconds * 1000
-    return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
-
-
-def _run_one(loaded: Loaded, out_root: Path, console: Console) -> tuple[bool, Metrics]:
-    """Run one scenario and write its report; (every expectation held, the metrics)."""
-    name = loaded.scenario.name
-    stamp = _stamp()
-    point = "".join(f"-{k.rsplit('.', 1)[-1]}={v}" for k, v in loaded.point.items())
-    out = _fresh(out_root / f"{name}{point}-{stamp}")
-    started = time.monotonic()
-    with LiveProgress(console, name + point, loaded.scenario.duration.seconds) as show:
-        result = run(loaded, progress=show, stop_on_interrupt=True)
-    wall = time.monotonic() - started
-    (out / "scenario.json").write_text(json.dumps(loaded.table, indent=2, default=str) + "\n")
-    values, results = write_report(out, loaded, result.events, partial=result.partial)
-    simulated = max((e.t for e in result.events), default=0.0)
-    # wall-clock facts apart from summary.json, which a seed must reproduce byte for byte
-    run_info = {
-        "started_utc": stamp,
-        "wall_seconds": round(wall, 3),
-        "simulated_seconds": round(simulated, 3),
-        "speedup": round(simulated / wall, 1) if wall else None,
-        "clock": loaded.clock,
-    }
-    (out / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
-    _print_summary(console, name + point, out, results, result.partial)
-    console.print(f"{loaded.clock} clock: {simulated:.0f} s of run in {wall:.1f} s of wall time")
-    return not result.partial and all(r.passed for r in results), values
+def _run_one(loaded: Loaded, out_root: Path, console: Console) -> SeedResult:
+    """Run one scenario and write its report; the run's metrics and expectations (its
+    report folder is made once the run is over, so a run that fails leaves none)."""
+    name = loaded.scenario.name + point_suffix(loaded)
+    started, began = stamp(), time.monotonic()
+    target = loaded.scenario.server.target
+    # a target that went away, or that refused the admin login: one line, not a trace
+    failures = (OSError, httpx.HTTPError, TargetRefused)
+    try:
+        with LiveProgress(console, name, loaded.scenario.duration.seconds) as progress:
+            result = run(loaded, progress=progress, stop_on_interrupt=True)
+    except* failures as group:
+        leaf = first_error(group)
+        cause = (str(leaf).splitlines() or [repr(leaf)])[0]
+        where = target or "the embedded server"
+        click.echo(f"ringlab run: {name}: the run against {where} failed: {cause}", err=True)
+        sys.exit(1)
+    wall = time.monotonic() - began
+    written = write_run(out_root, loaded, result, started, wall)
+    s = loaded.scenario
+    _print_summary(console, name, written.out, written.verdicts, result.partial, s.reproduces)
+    console.print(
+        f"{loaded.clock} clock: {written.simulated:.0f} s of run in {wall:.1f} s of wall time"
+    )
+    outcome = checks(loaded.expectations, written.values)
+    if result.partial:  # stopped early: whatever held so far, the run did not pass
+        outcome.append(Check("the run to its end (it was stopped)", "", None, passed=False))
+    return SeedResult(s.seed, written.values, outcome, dict(loaded.point))
 
 
 @click.command("report")
@@ -307,5 +318,8 @@ def report_command(run_dir: str) -> None:
         events = list(ev.read(out / "events.jsonl"))
     except (OSError, ValueError) as exc:
         raise click.UsageError(f"{run_dir} is not a ringlab run directory: {exc}") from None
-    _, results = write_report(out, loaded, events, partial=summary.get("partial", False))
-    _print_summary(Console(), loaded.scenario.name, out, results, summary.get("partial", False))
+    partial = summary.get("partial", False)
+    _, results = write_report(out, loaded, events, partial=partial)
+    _print_summary(
+        Console(), loaded.scenario.name, out, results, partial, loaded.scenario.reproduces
+    )

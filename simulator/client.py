@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import msgspec
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from server import protocol as p
+
+from .slim_httpx import httpx
 
 
 class ProtocolError(Exception):

@@ -219,6 +219,31 @@ class FaultApplied(Event, tag="fault"):
     actors: int  # how many actors it hit (0 for the server)
 
 
+# ---------------------------------------------------------------- the links
+
+
+class LinkStall(Event, tag="link_stall"):
+    """A segment of an actor's link held for retransmission timeouts (packet loss).
+
+    ``t`` is when the segment entered the link; it left ``seconds`` later than it
+    would have without the loss, after ``retransmissions`` timeouts.
+    """
+
+    actor: str
+    dir: str  # up (towards the server) | down
+    seconds: float
+    retransmissions: int = 1
+
+
+class LinkDown(Event, tag="link_down"):
+    """An actor's path was down from ``t`` for ``seconds``: nothing passed either way,
+    new connections included (their SYNs went unanswered)."""
+
+    actor: str
+    seconds: float
+    cause: str  # fault (a [[faults]] outage or reset) | link (the link's own outages)
+
+
 AnyEvent = (
     ActorInfo
     | RingStart
@@ -242,6 +267,8 @@ AnyEvent = (
     | Connection
     | Frame
     | FaultApplied
+    | LinkStall
+    | LinkDown
 )
 
 _encoder = msgspec.json.Encoder()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import httpx
 import trio
+
+from .slim_httpx import httpx
 
 
 class Network(Protocol):

@@ -26,6 +26,7 @@ from . import events as ev
 from .actors.operator import OperatorLogin, VirtualOperator
 from .actors.stage import Stage
 from .actors.visitor import VirtualVisitor
+from .actors.wire import cut, switch
 from .eventlog import EventLog
 from .live import Tally
 from .network import Network, RealNetwork
@@ -291,19 +292,28 @@ async def _apply_fault(
         for name, actor in actors.items()
         if name.split("[")[0] == group and (not index or name == f"{group}[{index}")
     ]
-    hit = [(actor, actor.wire) for actor in chosen if getattr(actor, "wire", None) is not None]
+    # an actor that has not connected yet has a path all the same: an outage holds its
+    # first connect too
+    hit = [actor for actor in chosen if getattr(actor, "path", None) is not None]
     stage.log(
         ev.FaultApplied(t=stage.now(), action=fault.action, target=fault.target, actors=len(hit))
     )
-    for actor, wire in hit:
-        if fault.action == "outage" and wire.link is not None and fault.duration is not None:
-            wire.link.cut(fault.duration.seconds)
-        elif fault.action == "degrade" and fault.link is not None:
-            wire.switch(loaded.link(fault.link))
-        elif fault.action == "restore":
-            wire.switch(loaded.link(actor.group.link))
-        elif fault.action == "reset" and wire.link is not None:
-            wire.link.cut(1.0, reset_after=0.0)
+    for actor in hit:
+        wire = getattr(actor, "wire", None)
+        if fault.action == "outage" and fault.duration is not None:
+            cut(actor.path.path, wire, fault.duration.seconds)
+        elif fault.action in ("degrade", "restore"):
+            spec = loaded.link(fault.link if fault.link is not None else actor.group.link)
+            switch(actor.path.path, wire, spec)
+        elif fault.action == "reset" and wire is not None and wire.link is not None:
+            wire.link.cut(1.0, reset_after=0.0)  # a RST now; the path stays up
+
+
+def first_error(exc: BaseException) -> BaseException:
+    """The first real exception inside nested exception groups (trio nests nurseries)."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 def run(loaded: Loaded, **options: Any) -> Run:

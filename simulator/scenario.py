@@ -11,14 +11,19 @@ import dataclasses
 import itertools
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from . import metric_names
 from .dist import Dist, Duration
 from .link import LinkSpec, ParamError, from_table
 from .link import parse as parse_link
+from .link.units import DURATION_UNITS, format_duration
+from .scenario_checks import ScenarioError as ScenarioError  # raised here, caught by callers
+from .scenario_checks import apply_overrides, check_groups, check_scenario, error, msgspec_error
 
 Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
 Count = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
@@ -102,6 +107,9 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     duration: Duration
     description: str = ""
+    # the fault this scenario is written to reproduce (e.g. "the call keeps ringing after
+    # Accept"): when set, expectations that hold mean "fault reproduced", not "passed"
+    reproduces: str = ""
     seed: int = 1
     clock: Literal["real", "virtual"] | None = None  # default: virtual, real with a target
     server: Server = msgspec.field(default_factory=Server)
@@ -113,10 +121,6 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True):
     sweep: dict[str, list[Any]] = {}
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be run; ``str()`` names the file, the key and what was expected."""
-
-
 def _dec_hook(kind: type, value: Any) -> Any:
     if kind is Duration:
         return Duration.parse(value)
@@ -126,23 +130,16 @@ def _dec_hook(kind: type, value: Any) -> Any:
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files (``ringlab schema``)."""
+    """The JSON Schema of scenario files (``ringlab schema``): as strict as the loader."""
+    from .scenario_schema import strict_schema
 
-    def hook(kind: type) -> dict[str, Any]:
-        if kind is Duration:
-            return {"type": ["string", "number"], "description": 'seconds, or "30s", "2m", "250ms"'}
-        if kind is Dist:
-            return {
-                "type": ["string", "number"],
-                "description": '"3s", "2s..6s", "exp(30s)" or "normal(3s, 1s)"',
-            }
-        raise NotImplementedError
-
-    result: dict[str, Any] = msgspec.json.schema(Scenario, schema_hook=hook)
-    return result
+    return strict_schema(Scenario)
 
 
-_OPS = re.compile(r"^\s*(<=|>=|==|!=|<|>)?\s*(.+?)\s*$")
+_COMPARISON = re.compile(
+    r"^\s*(<=|>=|==|!=|<|>)?\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$"
+)
+_EXPECTED = 'expected a comparison such as "< 2s" or "== 0"'
 
 
 class Expectation(msgspec.Struct, frozen=True):
@@ -153,6 +150,7 @@ class Expectation(msgspec.Struct, frozen=True):
     threshold: float
 
     def holds(self, value: float | None) -> bool:
+        """Whether a measured value meets it; no data never does."""
         if value is None:
             return False
         return {
@@ -164,23 +162,42 @@ class Expectation(msgspec.Struct, frozen=True):
             "!=": value != self.threshold,
         }[self.op]
 
+    def describe(self) -> str:
+        """With the threshold in its unit, as a file writes it: ``ring_stop.others.p95 <
+        500ms``; ``lost_messages == 0``."""
+        timed = metric_names.unit(self.metric) == "s"
+        threshold = format_duration(self.threshold) if timed else f"{self.threshold:g}"
+        return f"{self.metric} {self.op} {threshold}"
+
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.threshold:g}"
 
 
 def expectation(metric: str, value: str | float) -> Expectation:
-    """Parse ``"< 2s"``, ``"<= 0.05"``, ``0`` (means ``== 0``)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Expectation(metric, "==", float(value))
-    match = _OPS.match(str(value))
+    """Parse ``"< 2s"``, ``"<= 3"``, ``0`` (means ``== 0``). A time metric needs a unit
+    (``"< 2"`` is refused: seconds or milliseconds?), a count must have none."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{_EXPECTED}, got {value!r}")
+    match = _COMPARISON.match(str(value))
     if match is None:
-        raise ValueError(f'expected a comparison such as "< 2s" or "== 0", got {value!r}')
-    op, operand = match[1] or "==", match[2]
-    try:
-        threshold = float(operand)
-    except ValueError:
-        threshold = Duration.parse(operand).seconds
-    return Expectation(metric, op, threshold)
+        raise ValueError(f"{_EXPECTED}, got {value!r}")
+    op, number, unit = match[1] or "==", float(match[2]), match[3]
+    if metric_names.unit(metric) == "s":
+        if not unit and number != 0:
+            raise ValueError(
+                f'a time: expected a comparison with a unit, such as "{op} {match[2]}s",'
+                f" got {value!r}"
+            )
+        if unit and unit not in DURATION_UNITS and unit.lower() not in DURATION_UNITS:
+            units = ", ".join(u for u in DURATION_UNITS if u)
+            raise ValueError(f"a time: expected a unit of time ({units}), got {value!r}")
+        number *= DURATION_UNITS.get(unit, DURATION_UNITS.get(unit.lower(), 1.0))
+    elif unit:
+        raise ValueError(
+            f'a count: expected a comparison with a plain number, such as "{op} {match[2]}",'
+            f" got {value!r}"
+        )
+    return Expectation(metric, op, number)
 
 
 class Loaded(msgspec.Struct):
@@ -205,56 +222,106 @@ class Loaded(msgspec.Struct):
         return self.links[ref] if ref in self.links else parse_link(ref)
 
 
-def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Loaded:
-    """Read, validate and resolve a scenario file; ``overrides`` are dotted keys (``--set``)."""
+def load(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Loaded:
+    """Read, validate and resolve a scenario file.
+
+    ``overrides`` are dotted keys (``--set``); an error at a key one of them set blames
+    it as ``labels`` names it (by default ``--set KEY``), not the file. A file must
+    play at least one operator group and one visitor group.
+    """
     where = str(path)
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScenarioError(f"{where}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
-    for dotted, value in (overrides or {}).items():
-        _set(data, dotted, value)
-    return parse(data, where)
+    overrides = overrides or {}
+    blame = {key: (labels or {}).get(key, f"--set {key}") for key in overrides}
+    apply_overrides(data, overrides, blame, where)
+    try:
+        loaded = parse(data, where)
+        check_groups(data, where)
+    except ScenarioError as exc:
+        raise _blamed(exc, blame) from None
+    return loaded
 
 
-def expand(path: str | Path, overrides: dict[str, Any] | None = None) -> list[Loaded]:
-    """A scenario as the runs it asks for: one, or one per combination of its sweep."""
-    base = load(path, overrides)
-    sweep = base.scenario.sweep
+def _blamed(exc: ScenarioError, blame: Mapping[str, str]) -> ScenarioError:
+    """The error said of the override that put the bad value there, if one did."""
+    culprits = [
+        key
+        for key in blame
+        if exc.key and (exc.key == key or exc.key.startswith((f"{key}.", f"{key}[")))
+    ]
+    if not culprits:
+        return exc
+    key = max(culprits, key=len)
+    said = (
+        f"{blame[key]}: {exc.problem}"
+        if exc.key == key
+        else f"{blame[key]}: {exc.key}: {exc.problem}"
+    )
+    blamed = ScenarioError(said)
+    blamed.key, blamed.problem = exc.key, exc.problem
+    return blamed
+
+
+def expand(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> list[Loaded]:
+    """A scenario as the runs it asks for: one, or one per combination of its sweep.
+
+    An override of a swept key pins it: the sweep goes on over the other key, if any.
+    """
+    overrides = dict(overrides or {})
+    base = load(path, overrides, labels)
+    sweep = {k: v for k, v in base.scenario.sweep.items() if k not in overrides}
     if not sweep:
-        return [base]
-    if len(sweep) > 2 or not all(isinstance(v, list) and v for v in sweep.values()):
-        raise ScenarioError(f"{path}: sweep: expected one or two keys, each with a list of values")
+        if not base.scenario.sweep:
+            return [base]
+        return [load(path, {**overrides, "sweep": {}}, labels)]
     runs = []
     for values in itertools.product(*sweep.values()):
         point = dict(zip(sweep, values, strict=True))
-        loaded = load(path, {**(overrides or {}), **point, "sweep": {}})
+        said = {key: f"{path}: sweep: {key} = {value!r}" for key, value in point.items()}
+        loaded = load(path, {**overrides, **point, "sweep": {}}, {**(labels or {}), **said})
         runs.append(msgspec.structs.replace(loaded, point=point))
     return runs
 
 
 def parse(data: dict[str, Any], where: str = "scenario") -> Loaded:
-    """Validate an already-read scenario table."""
+    """Validate an already-read scenario table (groups may be absent: see :func:`load`)."""
+    check_scenario(data, Scenario, where)
     try:
         scenario = msgspec.convert(data, Scenario, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
-        raise ScenarioError(f"{where}: {_path(str(exc))}") from None
+        raise msgspec_error(exc, where) from None
     links: dict[str, LinkSpec] = {}
     try:
         for name, table in scenario.links.items():
             links[name] = dataclasses.replace(from_table(table, where=f"links.{name}"), name=name)
         group_links = [(f"operators[{i}]", g.link) for i, g in enumerate(scenario.operators)]
         group_links += [(f"visitors[{i}]", g.link) for i, g in enumerate(scenario.visitors)]
+        group_links += [(f"faults[{i}]", f.link) for i, f in enumerate(scenario.faults) if f.link]
         for key, ref in group_links:
             if ref not in links:
                 parse_link(ref, where=f"{key}.link")
-        expectations = [expectation(k, v) for k, v in scenario.expect.items()]
     except ParamError as exc:
-        raise ScenarioError(f"{where}: {exc}") from None
-    except ValueError as exc:
-        raise ScenarioError(f"{where}: expect: {exc}") from None
+        param = getattr(exc, "param", "")
+        raise error(where, param, str(exc).removeprefix(f"{param}: ")) from None
+    expectations = []
+    for metric, value in scenario.expect.items():
+        try:  # the value as written: msgspec made 1 into 1.0, and errors quote it
+            expectations.append(expectation(metric, data["expect"].get(metric, value)))
+        except ValueError as exc:
+            raise error(where, f"expect.{metric}", str(exc)) from None
     _check_names(scenario, where)
     return Loaded(scenario, where, links, expectations, data)
 
@@ -265,7 +332,7 @@ def _check_names(s: Scenario, where: str) -> None:
         ("visitors", [g.name for g in s.visitors]),
     ):
         if len(names) != len(set(names)):
-            raise ScenarioError(f"{where}: {kind}: group names must differ, got {names}")
+            raise error(where, kind, f"group names must differ, got {names}")
     groups = {f"operators.{g.name}": g.count for g in s.operators} | {
         f"visitors.{g.name}": g.count for g in s.visitors
     }
@@ -275,30 +342,15 @@ def _check_names(s: Scenario, where: str) -> None:
             continue
         base, _, index = fault.target.partition("[")
         if base not in groups:
-            raise ScenarioError(
-                f"{where}: {key}.target: expected one of {', '.join(groups) or '(no groups)'}"
-                f" (optionally with [index]), got {fault.target!r}"
+            raise error(
+                where,
+                f"{key}.target",
+                f"expected one of {', '.join(groups) or '(no groups)'}"
+                f" (optionally with [index]), got {fault.target!r}",
             )
         if index and (not index[:-1].isdigit() or int(index[:-1]) >= groups[base]):
-            raise ScenarioError(f"{where}: {key}.target: index out of range in {fault.target!r}")
+            raise error(where, f"{key}.target", f"index out of range in {fault.target!r}")
         if fault.action == "outage" and fault.duration is None:
-            raise ScenarioError(f"{where}: {key}.duration: an outage needs a duration")
+            raise error(where, f"{key}.duration", "an outage needs a duration")
         if fault.action == "degrade" and fault.link is None:
-            raise ScenarioError(f"{where}: {key}.link: degrade needs the link to switch to")
-
-
-def _path(message: str) -> str:
-    # msgspec says "... - at `$.operators[0].reaction`"; people think in dotted keys
-    return message.replace("`$.", "`")
-
-
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b[0].c`` in nested tables, creating tables as needed."""
-    node: Any = data
-    parts = re.findall(r"[^.\[\]]+|\[\d+\]", dotted)
-    for part, following in zip(parts, [*parts[1:], None], strict=True):
-        key: Any = int(part[1:-1]) if part.startswith("[") else part
-        if following is None:
-            node[key] = value
-        else:
-            node = node[key] if not isinstance(node, dict) else node.setdefault(key, {})
+            raise error(where, f"{key}.link", "degrade needs the link to switch to")

@@ -68,6 +68,11 @@ async def open_server_under_test(
                 await server.stop()
 
 
+class TargetRefused(Exception):
+    """The server under test answered, but not as a ringlab server lets a run start (the
+    scenario's admin login was refused)."""
+
+
 async def prepare(url: str, loaded: Loaded, password: str, net: Network) -> None:
     """Make the scenario's operators (``GROUP-i``) accounts of the server with ``password``,
     through the Control Panel API as its admin; on a target, also apply the scenario's
@@ -78,7 +83,7 @@ async def prepare(url: str, loaded: Loaded, password: str, net: Network) -> None
             "/api/login", json={"login": s.server.admin_login, "password": s.server.admin_password}
         )
         if response.status_code != 200:
-            raise RuntimeError(
+            raise TargetRefused(
                 f"{url}: cannot log in as {s.server.admin_login!r} (server.admin_login and "
                 f"server.admin_password): {response.status_code} {response.text[:200]}"
             )

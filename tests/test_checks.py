@@ -6,6 +6,7 @@ from simulator import events as ev
 from simulator.checks import (
     calls,
     deliveries,
+    late_offers,
     merges,
     metrics,
     ring_overruns,
@@ -49,6 +50,34 @@ def test_a_ring_that_goes_on_after_accept_fails_its_expectation():
     slow = metrics(race(acceptor_stop=4.0))  # the manual's fault: rings 3 s after Accept
     (verdict,) = verdicts([expectation("ring_stop.acceptor.p95", "< 0.5s")], slow)
     assert not verdict.passed and verdict.value == pytest.approx(3.0)
+
+
+def test_a_console_away_while_the_call_was_taken_is_a_late_offer_not_an_overrun():
+    """op3 was offline (an outage) while op1 took the call; on return it gets the ring
+    and its stop together, 6.5 s after the click. It never rang after Accept."""
+    log = race()
+    log += [
+        ev.RingStart(t=7.5, operator="op3", call="c1"),
+        ev.RingStop(t=7.5, operator="op3", call="c1", reason="accepted_elsewhere"),
+        ev.ServerDecision(t=1.1, call="c1", operator="op3", reason="accepted_elsewhere"),
+    ]
+    log.sort(key=lambda e: e.t)
+    assert late_offers(log) == [("c1", "op3")]
+    assert ring_overruns(log) == {"c1": pytest.approx(0.5)}  # op2 rang until 1.5
+    m = metrics(log)
+    assert m["late_offers"] == 1 and m["ring_overrun.max"] == pytest.approx(0.5)
+    assert m["ring_stop.others.count"] == 1  # op3 has no ring-stop sample
+
+
+def test_overrun_counts_only_the_time_a_console_rang_after_the_click():
+    """A ring that began after the click (the offer reached op2 late, but before the
+    server took the call) rings from its start: stop - max(click, start)."""
+    log = [
+        e for e in race(other_stop=3.0) if not (isinstance(e, ev.RingStart) and e.operator == "op2")
+    ]
+    log.insert(4, ev.RingStart(t=1.05, operator="op2", call="c1"))
+    assert ring_overruns(log) == {"c1": pytest.approx(1.95)}
+    assert late_offers(log) == []
 
 
 def test_rings_that_never_stop_and_double_accepts_are_counted():

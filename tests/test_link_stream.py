@@ -72,7 +72,7 @@ CHAIN = st.sampled_from(
         "",
         "latency=20ms,jitter=15ms,distribution=pareto",
         "rate=20KB/s,burst=4KB,latency=5ms",
-        "loss=0.1,loss_burst=3,mss=500,latency=10ms,jitter=5ms,distribution=normal",
+        "loss=0.1,loss_burst=300ms,mss=500,latency=10ms,jitter=5ms,distribution=normal",
         "up.loss=0.3,down.rate=8KB/s,slow_close=2s,outages=0.5s/1s 4s/2s",
         "3g",
         "flaky-mobile,outage_reset_after=10m",

@@ -9,8 +9,13 @@ from test_checks import race
 
 from simulator import events as ev
 from simulator.checks import actors, ring_stops
-from simulator.report import charts, write_report, write_sweep
-from simulator.scenario import expand, parse
+from simulator.report import charts, write_report
+from simulator.report.causes import explain
+from simulator.report.index import Index
+from simulator.report.labels import Labels
+from simulator.report.load import concurrency
+from simulator.report.timeline import ring_timeline
+from simulator.scenario import parse
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
@@ -47,28 +52,18 @@ def busy_log() -> list[ev.Event]:
 
 @pytest.mark.parametrize("log", [busy_log(), []], ids=["busy", "empty"])
 def test_every_chart_renders_titled_images(tmp_path, log):
+    index = Index.of(log)
+    labels = Labels(index)
+    stories = explain(log, index, labels)
     made = [
         charts.ring_stop_cdf(ring_stops(log), actors(log), tmp_path / "cdf.png"),
-        charts.ring_timeline(log, tmp_path / "timeline.png"),
+        ring_timeline(index, stories, labels, tmp_path / "timeline.png"),
         charts.latency_attribution(ring_stops(log), tmp_path / "attribution.png"),
-        charts.concurrency(log, 10.0, tmp_path / "concurrency.png"),
+        concurrency(index, 10.0, tmp_path / "concurrency.png"),
     ]
     for png in made:
         width, height = size(png)
         assert width >= 600 and height >= 150
-
-
-def test_a_sweep_summary_has_every_point_and_a_chart(tmp_path):
-    runs = expand(SCENARIOS / "loss_sweep.toml")
-    points = [
-        (run, {"ring_stop.acceptor.p50": 0.01 * i, "ring_stop.acceptor.p95": 0.1 * i}, i < 3)
-        for i, run in enumerate(runs)
-    ]
-    chart = write_sweep(tmp_path, "loss_sweep", points)
-    assert size(chart) == (1100, 420)
-    rows = json.loads((tmp_path / "sweep.json").read_text())
-    assert [r["point"]["links.operator.up.loss"] for r in rows] == [0, 0.02, 0.05, 0.1]
-    assert [r["passed"] for r in rows] == [True, True, True, False]
 
 
 def test_the_report_names_consoles_and_splits_latency(tmp_path):
@@ -78,7 +73,7 @@ def test_the_report_names_consoles_and_splits_latency(tmp_path):
     assert not results[0].passed
     html = (tmp_path / "index.html").read_text()
     assert "ops[0]" in html and "ops[1]" in html  # consoles by name, not server id
-    assert "Every call" in html and "<td>c1</td>" in html
+    assert "Every call" in html and "<td>call #1 (v1)</td>" in html  # a label, not an id
     assert html.count("data:image/png;base64,") == 4
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["actors"] == {"op1": "ops[0]", "op2": "ops[1]"}

@@ -37,20 +37,17 @@ def minimal(**extra):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"name": "t"}, "Object missing required field `duration`"),
+        ({"name": "t"}, "duration: required (a duration such as 30s)"),
         (
             minimal(duration="soon"),
-            "expected a duration such as 30s, 2m or 250ms, got 'soon' - at `duration`",
+            "duration: expected a duration such as 30s, 2m or 250ms, got 'soon'",
         ),
-        (minimal(operators=[{"name": "a", "reaction": "fast"}]), "at `operators[0].reaction`"),
-        (minimal(operators=[{"name": "a", "policy": "eager"}]), "at `operators[0].policy`"),
-        (
-            minimal(visitors=[{"name": "v", "count": 0}]),
-            "Expected `int` >= 1 - at `visitors[0].count`",
-        ),
+        (minimal(operators=[{"name": "a", "reaction": "fast"}]), "operators[0].reaction: "),
+        (minimal(operators=[{"name": "a", "policy": "eager"}]), "operators[0].policy: "),
+        (minimal(visitors=[{"name": "v", "count": 0}]), "visitors[0].count: expected `int` >= 1"),
         (
             minimal(visitors=[{"name": "v", "colour": "red"}]),
-            "unknown field `colour` - at `visitors[0]`",
+            "visitors[0].colour: unknown key (the keys of [[visitors]]: name, count,",
         ),
         (minimal(links={"x": {"profile": "5g"}}), "links.x.profile: expected one of lan"),
         (minimal(links={"x": {"up": {"loss": 2}}}), "links.x.up.loss: expected a probability"),
@@ -70,7 +67,11 @@ def minimal(**extra):
             ),
             "faults[0].duration",
         ),
-        (minimal(expect={"ring_stop.others.p95": "about 2s"}), "expect: expected a duration"),
+        (
+            minimal(expect={"ring_stop.others.p95": "about 2s"}),
+            'expect.ring_stop.others.p95: expected a comparison such as "< 2s" or "== 0", '
+            "got 'about 2s'",
+        ),
     ],
 )
 def test_bad_scenarios_name_the_key_and_what_was_expected(data, message):
@@ -84,16 +85,19 @@ def test_distributions_and_expectations():
     assert Dist.parse("2s..6s").mean == 4
     assert (Dist.parse("0.5s..1.5s").a, Dist.parse("0.5s..1.5s").b) == (0.5, 1.5)
     assert Dist.parse("exp(30s)").kind == "exp" and Dist.parse("normal(3s, 1s)").b == 1
-    assert Dist.parse(5).a == 5 and Duration.parse("2m").seconds == 120
+    assert Dist.parse("5s").a == 5 and Duration.parse("2m").seconds == 120
     with pytest.raises(ValueError, match="expected a duration or distribution"):
         Dist.parse("6s..2s")
-    assert str(expectation("a", "< 2s")) == "a < 2" and expectation("a", 0).holds(0)
-    assert expectation("a", ">= 250ms").threshold == 0.25
+    assert str(expectation("ring_overrun.max", "< 2s")) == "ring_overrun.max < 2"
+    assert expectation("lost_messages", 0).holds(0)
+    assert expectation("time_to_answer.p50", ">= 250ms").threshold == 0.25
 
 
 def test_overrides_reach_nested_keys(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('name = "s"\nduration = "5s"\n[[operators]]\nname = "a"\n')
+    path.write_text(
+        'name = "s"\nduration = "5s"\n[[operators]]\nname = "a"\n[[visitors]]\nname = "v"\n'
+    )
     loaded = load(path, {"operators[0].count": 3, "server.binding": "strict", "seed": 9})
     assert loaded.scenario.operators[0].count == 3
     assert (loaded.scenario.server.binding, loaded.scenario.seed) == ("strict", 9)

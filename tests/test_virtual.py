@@ -66,7 +66,7 @@ def test_different_seeds_give_different_runs():
     one = run(load(SCENARIOS / "baseline.toml", {"seed": 1})).events
     two = run(load(SCENARIOS / "baseline.toml", {"seed": 2})).events
     assert encoded(one) != encoded(two)
-    assert metrics(one)["calls.placed"] == metrics(two)["calls.placed"] == 4
+    assert metrics(one)["calls.placed"] == metrics(two)["calls.placed"] == 20
 
 
 def test_faults_and_restarts_play_in_virtual_time():

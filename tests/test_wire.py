@@ -9,6 +9,7 @@ from server import demo
 from server import protocol as p
 from simulator.actors.wire import Wire
 from simulator.link import spec as link_spec
+from simulator.link.path import Path
 
 
 def visitor_wire(server, link, page="pg", **options):
@@ -20,7 +21,7 @@ def visitor_wire(server, link, page="pg", **options):
         lambda: p.VisitorHello(
             account=demo.ACCOUNT, button=demo.BUTTON, page_instance=page, url="/"
         ),
-        link_spec.parse(link),
+        Path(link_spec.parse(link), 1),
         random.Random(page),
         precise=False,
         connect=lambda host, port: server.net.connect(host, port, "10.0.0.2"),

@@ -45,6 +45,8 @@ class VirtualOperator:
         self._rooms: set[str] = set()  # rooms this console has opened a tab for
         self.seen: set[tuple[str, int]] = set()  # (room, n) of the messages shown
         self.wire: Wire
+        self.path = stage.path(self.name, group.link)
+        self.path.unknown()  # until the server names it
         self._nursery: trio.Nursery
 
     async def run(self) -> None:
@@ -53,7 +55,7 @@ class VirtualOperator:
             "operator",
             lambda: self.id,
             lambda: p.OperatorHello(token=token),
-            self.group.link,
+            self.path,
             self.rng,
             self._on_event,
         )
@@ -126,6 +128,7 @@ class VirtualOperator:
             return  # a reconnect: already introduced
         self.id = operator_id
         self.stage.introduce(self.id, self.name, "operator", self.group)
+        self.path.identify(self.id)
 
     def _left(self, room: str, reason: str) -> None:
         self.stage.log(ev.RoomLeft(t=self.stage.now(), actor=self.id, room=room, reason=reason))

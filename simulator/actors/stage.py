@@ -17,6 +17,7 @@ from .. import events as ev
 from .. import scenario
 from ..client import login
 from ..link import LinkSpec
+from ..link.path import Path
 from ..network import Network
 from .wire import Wire
 
@@ -99,22 +100,34 @@ class Stage:
             )
         )
 
+    def path(self, name: str, link: str) -> ActorPath:
+        """An actor's path to the server over ``link``, for all of its connections; what
+        happens on it (outages, retransmission stalls) is logged for the actor."""
+        log = ActorPath(self, name)
+        log.path = Path(
+            self.link_for(link),
+            self.derive(self.seed, f"{name}:path"),
+            on_down=log.down,
+            faults=self.link_faults,
+        )
+        return log
+
     def wire(
         self,
         role: p.Role,
         actor: Callable[[], str],
         hello: Callable[[], Any],
-        link: str,
+        path: ActorPath,
         rng: random.Random,
         on_event: Callable[[Any], None],
     ) -> Wire:
-        """An actor's session over its link, its connection changes and frames logged for
+        """An actor's session over its path, its connection changes and frames logged for
         ``actor()`` (an operator's id is known only once the server has welcomed it)."""
         return Wire(
             self.ws_url,
             role,
             hello,
-            self.link_for(link),
+            path.path,
             rng,
             on_event,
             lambda state, code: self.log(
@@ -124,6 +137,7 @@ class Stage:
             bare_when_clean=not self.link_faults,
             connect=self.net.connect,
             on_frame=self._frame_logger(actor),
+            on_stall=path.stall,
         )
 
     def _frame_logger(self, actor: Callable[[], str]) -> Callable[[str, Any], None]:
@@ -165,3 +179,48 @@ class Stage:
         t = self.now()
         await wire.request(p.Send(id="", room=room, text=f"[{mid}] hello from {actor}"))
         self.log(ev.MessageSent(t=t, actor=actor, room=room, mid=mid))
+
+
+class ActorPath:
+    """An actor's :class:`Path` and the log of what happens on it.
+
+    An operator's events name the id the server gives it, known only at its first
+    welcome; what happens on the path before that (the link's first outage windows are
+    drawn at the first connect) waits until :meth:`identify`.
+    """
+
+    path: Path
+
+    def __init__(self, stage: Stage, actor: str) -> None:
+        self.stage = stage
+        self.actor: str | None = actor
+        self._waiting: list[Callable[[str], ev.Event]] = []
+
+    def identify(self, actor: str) -> None:
+        """The actor's id from now on; what waited for it is logged."""
+        self.actor = actor
+        for make in self._waiting:
+            self.stage.log(make(actor))
+        self._waiting.clear()
+
+    def unknown(self) -> None:
+        """Hold what happens until :meth:`identify` (an operator before its welcome)."""
+        self.actor = None
+
+    def _log(self, make: Callable[[str], ev.Event]) -> None:
+        if self.actor is None:
+            self._waiting.append(make)
+        else:
+            self.stage.log(make(self.actor))
+
+    def down(self, start: float, seconds: float, cause: str) -> None:
+        t = start - self.stage.t0
+        self._log(lambda actor: ev.LinkDown(t=t, actor=actor, seconds=seconds, cause=cause))
+
+    def stall(self, direction: str, sent: float, seconds: float, retries: int) -> None:
+        t = sent - self.stage.t0
+        self._log(
+            lambda actor: ev.LinkStall(
+                t=t, actor=actor, dir=direction, seconds=seconds, retransmissions=retries
+            )
+        )

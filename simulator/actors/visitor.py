@@ -38,6 +38,7 @@ class VirtualVisitor:
         self.events: trio.MemorySendChannel[Any]
         self._inbox: trio.MemoryReceiveChannel[Any]
         self.wire: Wire
+        self.path = stage.path(self.name, group.link)  # one network under every page
         self.room: str | None = None
         self.seen: set[tuple[str, int]] = set()  # (room, n) of the messages shown
         self._arrived = False  # the page's first snapshot was taken
@@ -91,7 +92,7 @@ class VirtualVisitor:
             "visitor",
             lambda: self.name,
             self._hello,
-            self.group.link,
+            self.path,
             self.rng,
             self.events.send_nowait,
         )

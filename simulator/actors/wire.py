@@ -3,9 +3,10 @@
 It does what the real pages do (``server/static/js/client.js``): ``hello``,
 ``pong``, acknowledgements, dropping replays, pairing replies with requests,
 and reconnecting with backoff and resuming the session when the link breaks.
-Faults reach it through :attr:`Wire.link` (the link of the live connection)
-and :meth:`Wire.switch` (a different link from the next connection on, and
-the live one changed now).
+Its connections cross the actor's :class:`~simulator.link.path.Path`: while the
+path is down a connect gets no answer, as SYNs into an outage get none. Faults
+reach it through :func:`cut` and :func:`switch` (the path, and the live
+connection's link at once).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from urllib.parse import urlsplit
 
 import msgspec
 import trio
-from trio_websocket import ConnectionClosed, HandshakeError, wrap_client_stream
+from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection
+from wsproto import ConnectionType, WSConnection
 
 from server import protocol as p
 
 from ..link import Link, LinkSpec, open_link
+from ..link.path import Path, syn_times
 
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between reconnect attempts, as the pages do
 #: Acknowledgements are cumulative, so they are batched as the pages batch them: at most
@@ -47,7 +50,7 @@ class Wire:
         ws_url: str,
         role: p.Role,
         hello: Callable[[], Any],
-        spec: LinkSpec,
+        path: Path,
         rng: random.Random,
         on_event: Callable[[Any], None],
         on_state: Callable[[str, int], None],
@@ -56,13 +59,15 @@ class Wire:
         bare_when_clean: bool = False,
         on_frame: Callable[[str, Any], None] = lambda direction, message: None,
         connect: Callable[[str, int], Awaitable[trio.abc.Stream]] = trio.open_tcp_stream,
+        on_stall: Callable[[str, float, float, int], None] | None = None,
     ) -> None:
         parts = urlsplit(ws_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.path = f"/ws/{role}"
+        self.resource = f"/ws/{role}"
         self.role = role
         self.hello = hello
-        self.spec = spec
+        self.path = path
+        self.on_stall = on_stall  # (direction, sent, seconds held, retransmissions)
         self.rng = rng
         self.on_event = on_event
         self.on_state = on_state  # (state, close code of a lost connection or 0)
@@ -117,15 +122,14 @@ class Wire:
         if self.link is not None:
             await self.link.flushed()
 
-    def switch(self, spec: LinkSpec) -> None:
-        """Use ``spec`` from now on: the live connection's toxics are replaced at once."""
-        self.spec = spec
+    def relink(self) -> None:
+        """The path's link changed: the live connection's toxics are replaced at once."""
         link = self.link
         if link is not None:
             for direction, pipe in link.pipes.items():
                 for name in list(pipe.toxics):
                     link.remove(direction, name)
-            link.add_all(spec.toxics())
+            link.add_all(self.path.toxics())
 
     # ------------------------------------------------------------ connection loop
 
@@ -147,11 +151,25 @@ class Wire:
         """One connection, from TCP connect to its end; True if it got a ``welcome``."""
         welcomed = False
         self.close_code = 0
+        # The pages' watchdog starts when they open the WebSocket: a connect or handshake
+        # with no answer for dead_peer_timeout is dropped and tried again after the
+        # backoff, as a silent connection is (so a reconnect into a long outage tries again
+        # every ~30 s, not once per 127 s SYN timeout).
+        began = trio.current_time()
+        watchdog = began + p.DEAD_PEER_TIMEOUT
+        through = self.path.connected_at(began)
+        if through is None or through >= watchdog:  # the SYNs fell into the outage
+            if syn_times(began)[-1] < watchdog:
+                await trio.sleep_until(syn_times(began)[-1])
+                raise self.path.timed_out(began)
+            await trio.sleep_until(watchdog)
+            return False
+        await trio.sleep_until(through)
         stream = await self.connect(self.host, self.port)
         # drawn either way, so the actor's own draws are the same with or without a link;
         # a generator (2.5 KiB) is made only for a link
         link_seed = self.rng.getrandbits(64)
-        toxics = self.spec.toxics()
+        toxics = self.path.toxics()
         bare = self.bare_when_clean and not toxics
         async with (
             _bare(stream)
@@ -162,33 +180,34 @@ class Wire:
             trio.open_nursery() as nursery,
         ):
             self.link = link
+            if link is not None and self.on_stall is not None:
+                for pipe in link.pipes.values():
+                    pipe.env.on_stall = self.on_stall
             try:
-                # typed for sockets, but any trio Stream works: the link is one
-                ws = await wrap_client_stream(
-                    nursery, cast(Any, stream if link is None else link), self.host, self.path
-                )
-                self._nursery = nursery
-                self._unacked, self._ack_timer = 0, False
-                hello = self.hello()
-                if self.session is not None:
-                    hello = msgspec.structs.replace(
-                        hello, session=self.session, last_seq=self.last_seq
-                    )
-                    if self.role == "visitor":
-                        hello = msgspec.structs.replace(hello, resume_token=self.resume_token)
-                await self._write(ws, hello)
+                # the watchdog goes on through the handshake. One scope whose deadline each
+                # frame pushes on (a scope per read was a tenth of the cancel scopes of a
+                # run); it also ends a write stuck that long.
                 dead_after = p.DEAD_PEER_TIMEOUT
-                # one scope whose deadline each frame pushes on (a scope per read was a
-                # tenth of the cancel scopes of a run); it also ends a write stuck that long
-                with trio.CancelScope() as quiet:
+                with trio.CancelScope(deadline=watchdog) as quiet:
+                    # typed for sockets, but any trio Stream works: the link is one
+                    ws = await _open_websocket(
+                        nursery,
+                        cast(Any, stream if link is None else link),
+                        self.host,
+                        self.resource,
+                    )
+                    self._nursery = nursery
+                    self._unacked, self._ack_timer = 0, False
+                    await self._write(ws, self._resuming(self.hello()))
                     while True:
-                        quiet.deadline = trio.current_time() + dead_after
                         frame = await ws.get_message()
+                        quiet.deadline = trio.current_time() + dead_after
                         event = p.decode_event(self.role, frame)
                         self.on_frame("in", event)
                         if isinstance(event, p.Welcome):
                             welcomed = True
                             dead_after = event.dead_peer_timeout
+                            quiet.deadline = trio.current_time() + dead_after
                             self._ws = ws
                             for message in self._welcome(event):  # the server dedupes by id
                                 await self._write(ws, message)
@@ -196,7 +215,7 @@ class Wire:
                         await self._receive(ws, event)
                 # a dead peer (nothing heard for too long) answers no close frame, and
                 # trio-websocket's aclose would wait for one forever: drop the connection
-                await trio.aclose_forcefully(ws)
+                await trio.aclose_forcefully(stream if link is None else link)
                 return welcomed
             except ConnectionClosed as exc:
                 code = exc.reason.code if exc.reason else None
@@ -208,6 +227,15 @@ class Wire:
                 self._ws = None
                 self.link = None
                 nursery.cancel_scope.cancel()
+
+    def _resuming(self, hello: Any) -> Any:
+        """The page's hello, with the session to resume if it has one."""
+        if self.session is None:
+            return hello
+        hello = msgspec.structs.replace(hello, session=self.session, last_seq=self.last_seq)
+        if self.role == "visitor":
+            hello = msgspec.structs.replace(hello, resume_token=self.resume_token)
+        return hello
 
     def _welcome(self, event: p.Welcome) -> list[Any]:
         """Take the session; returns the requests to send again."""
@@ -263,6 +291,44 @@ class Wire:
     def close(self) -> None:
         """Stop reconnecting (the actor is leaving)."""
         self.closed_for_good.set()
+
+
+def cut(path: Path, wire: Wire | None, seconds: float) -> None:
+    """A fault's outage: ``path`` is down from now, the live connection included."""
+    path.cut(trio.current_time(), seconds)
+    if wire is not None and wire.link is not None:
+        wire.link.schedule_changed()
+
+
+def switch(path: Path, wire: Wire | None, spec: LinkSpec) -> None:
+    """A fault's degrade or restore: ``path`` uses ``spec`` from now, the live connection
+    included."""
+    path.switch(spec, trio.current_time())
+    if wire is not None:
+        wire.relink()
+
+
+async def _open_websocket(
+    nursery: trio.Nursery, stream: trio.abc.Stream, host: str, resource: str
+) -> WebSocketConnection:
+    """trio-websocket's ``wrap_client_stream``, except that a connection the server
+    closes before the handshake ends raises ``ConnectionClosed`` at once, as a browser
+    fails the WebSocket. (trio-websocket 0.12 then sets only its close event and waits
+    for the open one forever: an upgrade request stalled by loss past Hypercorn's 5 s
+    wait for a request hung the console for the rest of the run.)"""
+    ws = WebSocketConnection(stream, WSConnection(ConnectionType.CLIENT), host=host, path=resource)
+    nursery.start_soon(ws._reader_task)
+    async with trio.open_nursery() as race:
+        for event in (ws._open_handshake, ws._close_handshake):
+            race.start_soon(_set_then_cancel, event, race.cancel_scope)
+    if ws.closed is not None:
+        raise ConnectionClosed(ws.closed)
+    return ws
+
+
+async def _set_then_cancel(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ moves bytes on trio.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -89,6 +90,8 @@ class Env:
     rng: random.Random
     rtt: RttEstimator = field(default_factory=RttEstimator)
     stats: DirectionStatistics = field(default_factory=DirectionStatistics)
+    #: told of each stall: (direction, when the segment was sent, seconds held, retries)
+    on_stall: Callable[[Direction, float, float, int], None] | None = None
 
 
 class Toxic:

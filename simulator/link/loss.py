@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
+from collections import deque
 from typing import Any
 
-from .base import MAX_RTO, MIN_RTO, Segment, Toxic, ms
+from .base import MAX_RTO, MIN_RTO, Env, Segment, Toxic, ms
 
 #: Ethernet's TCP maximum segment size.
 MSS = 1460
@@ -26,13 +28,6 @@ class GilbertElliott:
         self.p, self.r, self.one_minus_h, self.one_minus_k = p, r, one_minus_h, one_minus_k
         self.bad = False
 
-    @classmethod
-    def from_rate(cls, loss: float, burst: float) -> GilbertElliott:
-        """The model with mean loss ``loss`` and mean burst length ``burst`` packets."""
-        r = 1.0 / burst
-        p = loss * r / (1.0 - loss) if loss < 1 else 1.0
-        return cls(min(1.0, p), r)
-
     @property
     def mean_loss(self) -> float:
         """The long-run fraction of packets lost."""
@@ -50,6 +45,52 @@ class GilbertElliott:
             if rng.random() < self.p:
                 self.bad = True
         return lost
+
+
+class BadPeriods:
+    """Loss in bursts counted in time: the link alternates good and bad periods.
+
+    Bad periods last an exponential time of mean ``burst`` seconds; good ones an
+    exponential time chosen so that a fraction ``loss`` of the time is bad. Every
+    segment sent in a bad period is lost, none in a good one, so a segment sent at a
+    random moment is lost with probability ``loss``.
+
+    A burst counted in packets (netem's Gilbert-Elliott model) suits a busy flow.
+    A chat connection sends a frame every few seconds, so the retransmission of a lost
+    segment was the *next* packet and fell into the same burst over and over: 3 % loss
+    in bursts of 4 stalled for 10-30 s. Counted in time, a retransmission an RTO later
+    finds the burst over as often as a real one does.
+    """
+
+    def __init__(self, loss: float, burst: float, rng: random.Random) -> None:
+        self.bad_mean = burst
+        self.good_mean = burst * (1 - loss) / loss if loss > 0 else math.inf
+        self.rng = rng
+        self.windows: deque[tuple[float, float]] = deque()  # (start, end) of bad periods
+        self._until: float | None = None  # periods are drawn up to here
+
+    def bad(self, t: float) -> bool:
+        """Whether ``t`` falls in a bad period."""
+        if self.good_mean == math.inf or self.good_mean == 0:
+            return self.good_mean == 0  # no loss, or nothing but loss
+        if self._until is None:
+            # the first period is bad with the stationary chance, so the start of a
+            # link is no better than any other moment
+            self._until = t
+            if self.rng.random() < self.bad_mean / (self.bad_mean + self.good_mean):
+                self._until = t + self.rng.expovariate(1 / self.bad_mean)
+                self.windows.append((t, self._until))
+        while self._until <= t:
+            start = self._until + self.rng.expovariate(1 / self.good_mean)
+            self._until = start + self.rng.expovariate(1 / self.bad_mean)
+            self.windows.append((start, self._until))
+        return any(start <= t < end for start, end in self.windows)
+
+    def forget_before(self, t: float) -> None:
+        """Drop periods over by ``t``: segments reach the toxic in time order, so no
+        question about an earlier time can come."""
+        while self.windows and self.windows[0][1] <= t:
+            self.windows.popleft()
 
 
 class Loss(Toxic):
@@ -70,41 +111,57 @@ class Loss(Toxic):
         probability: float = 0.0,
         *,
         model: GilbertElliott | None = None,
+        burst: float = 0.0,
         mss: int = MSS,
         min_rto: float = MIN_RTO,
     ) -> None:
         super().__init__()
         self.probability = probability
         self.model = model
+        self.burst = burst
+        self._periods: BadPeriods | None = None
         self.mss = mss
         self.min_rto = min_rto
 
-    def lost(self) -> bool:
+    def bind(self, env: Env, now: float) -> None:
+        super().bind(env, now)
+        if self.burst > 0 and self.model is None:
+            self._periods = BadPeriods(self.probability, self.burst, self.rng)
+
+    def lost(self, t: float) -> bool:
+        """Whether a (re)transmission at ``t`` is lost."""
+        if self._periods is not None:
+            return self._periods.bad(t)
         if self.model is not None:
             return self.model.lost(self.rng)
         return self.rng.random() < self.probability
 
-    def stall(self) -> float:
-        """Seconds one segment waits: 0, or the sum of its backed-off RTOs."""
+    def stall(self, t: float) -> tuple[float, int]:
+        """Seconds a segment sent at ``t`` waits (the sum of its backed-off RTOs), and
+        how many times it was sent again."""
+        if self._periods is not None:
+            self._periods.forget_before(t)
         rto = self.env.rtt.rto(self.min_rto)
         waited = 0.0
-        for _ in range(MAX_RETRIES):
-            if not self.lost():
-                break
+        for retries in range(MAX_RETRIES):
+            if not self.lost(t + waited):
+                return waited, retries
             waited += rto
             rto = min(MAX_RTO, rto * 2)
-        return waited
+        return waited, MAX_RETRIES
 
     def process(self, seg: Segment) -> list[Segment]:
         if not seg.data:  # a FIN is a segment too
-            seg.at += self.stall()
+            seg.at += self.stall(seg.at)[0]
             return [seg]
         out = []
         for i in range(0, len(seg.data), self.mss):
             part = Segment(seg.at, seg.data[i : i + self.mss], "data", seg.sent)
-            waited = self.stall()
+            waited, retries = self.stall(part.at)
             if waited:
                 self.env.stats.stalls += 1
+                if self.env.on_stall is not None:
+                    self.env.on_stall(self.env.direction, part.at, waited, retries)
                 part.at += waited
             out.append(part)
         return out
@@ -118,4 +175,6 @@ class Loss(Toxic):
         if self.model is not None:
             m = self.model
             attrs["gemodel"] = [m.p, m.r, m.one_minus_h, m.one_minus_k]
+        elif self.burst:
+            attrs["burst"] = ms(self.burst)
         return attrs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .base import Env, Toxic, ms
@@ -15,7 +15,8 @@ class Schedule:
     ``fixed`` windows are ``(offset, duration)`` pairs counted from when the link
     starts. With ``mtbf`` and ``mttr`` (means, seconds), random windows follow
     each other: up for an exponential time with mean ``mtbf``, then down for an
-    exponential time with mean ``mttr``.
+    exponential time with mean ``mttr``. ``on_window(start, end)`` is told of each
+    window as it is drawn (fixed ones when the schedule starts).
     """
 
     def __init__(
@@ -23,10 +24,13 @@ class Schedule:
         fixed: Iterable[tuple[float, float]] = (),
         mtbf: float | None = None,
         mttr: float | None = None,
+        on_window: Callable[[float, float], None] | None = None,
     ) -> None:
         self.fixed = sorted(fixed)
         self.mtbf, self.mttr = mtbf, mttr
+        self.on_window = on_window
         self.windows: list[tuple[float, float]] = []  # (start, end), sorted by start
+        self.added: list[tuple[float, float]] = []  # the windows :meth:`add` put in
         self._rng: random.Random | None = None
         self._random_until = 0.0  # random windows are generated up to here
 
@@ -36,13 +40,24 @@ class Schedule:
             return
         self._rng = rng
         self._random_until = now
-        self.windows = [(now + offset, now + offset + length) for offset, length in self.fixed]
+        fixed = [(now + offset, now + offset + length) for offset, length in self.fixed]
+        self.windows = sorted([*self.windows, *fixed])
+        for window in fixed:
+            self._announce(window)
         self._extend(now)
 
-    def add(self, start: float, duration: float) -> None:
-        """A window from ``start`` for ``duration`` seconds (``Link.cut`` uses it)."""
-        self.windows.append((start, start + duration))
+    def add(self, start: float, duration: float, *, announce: bool = True) -> None:
+        """A window from ``start`` for ``duration`` seconds (a cut or a fault's outage)."""
+        window = (start, start + duration)
+        self.windows.append(window)
+        self.added.append(window)
         self.windows.sort()
+        if announce:
+            self._announce(window)
+
+    def _announce(self, window: tuple[float, float]) -> None:
+        if self.on_window is not None:
+            self.on_window(*window)
 
     def _extend(self, t: float) -> None:
         if self.mtbf is None or self.mttr is None or self._rng is None:
@@ -51,6 +66,7 @@ class Schedule:
             start = self._random_until + self._rng.expovariate(1 / self.mtbf)
             end = start + self._rng.expovariate(1 / self.mttr)
             self.windows.append((start, end))
+            self._announce((start, end))
             self._random_until = end
         self.windows.sort()
 

@@ -65,7 +65,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "jitter": "4ms",
         "distribution": "pareto",
         "loss": 0.02,
-        "loss_burst": 3,
+        "loss_burst": "30ms",
         "rate": "20mbit",
     },
     # A phone on the move: LTE-like delay with long tails, bursty loss, and outages
@@ -76,7 +76,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "distribution": "paretonormal",
         "correlation": 0.5,
         "loss": 0.01,
-        "loss_burst": 2,
+        "loss_burst": "300ms",
         "down": {"rate": "4mbit"},
         "up": {"rate": "1mbit"},
         "outage_mtbf": "45s",
@@ -91,7 +91,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "distribution": "paretonormal",
         "correlation": 0.6,
         "loss": 0.01,
-        "loss_burst": 4,
+        "loss_burst": "200ms",
         "rate": "2mbit",
     },
 }

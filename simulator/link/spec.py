@@ -37,7 +37,7 @@ class DirectionSpec:
     rate: float | None = None  # None: unlimited
     burst: int = 0
     loss: float = 0.0
-    loss_burst: float = 1.0  # mean lost segments in a row; 1 = independent losses
+    loss_burst: float = 0.0  # mean length of a bad period, seconds; 0 = independent losses
     gemodel: tuple[float, float, float, float] | None = None  # p, r, 1-h, 1-k
     mss: int = MSS
     min_rto: float = MIN_RTO
@@ -59,9 +59,10 @@ class DirectionSpec:
             model = None
             if self.gemodel is not None:
                 model = GilbertElliott(*self.gemodel)
-            elif self.loss_burst > 1:
-                model = GilbertElliott.from_rate(self.loss, self.loss_burst)
-            out.append(("loss", Loss(self.loss, model=model, mss=self.mss, min_rto=self.min_rto)))
+            loss = Loss(
+                self.loss, model=model, burst=self.loss_burst, mss=self.mss, min_rto=self.min_rto
+            )
+            out.append(("loss", loss))
         if self.latency or self.jitter:
             latency = Latency(self.latency, self.jitter, self.distribution, self.correlation)
             out.append(("latency", latency))
@@ -105,8 +106,12 @@ class LinkSpec:
                 parts[0] += f"±{units.format_duration(s.jitter)}"
             if s.rate is not None:
                 parts.append(_format_rate(s.rate))
-            if s.loss or s.gemodel:
+            if s.gemodel:
+                parts.append("loss gemodel " + " ".join(f"{x:g}" for x in s.gemodel))
+            elif s.loss:
                 parts.append(f"loss {s.loss:.2%}")
+                if s.loss_burst:
+                    parts[-1] += f" in {units.format_duration(s.loss_burst)} bursts"
             return " ".join(parts)
 
         text = f"{self.name}: up {side(self.up)} | down {side(self.down)}"
@@ -138,11 +143,14 @@ def _choice(options: tuple[str, ...]) -> Callable[[str, object], str]:
     return parse
 
 
-def _at_least_one(param: str, value: object) -> float:
-    number = units._scaled(param, value, {"": 1.0}, "a number of segments >= 1")
-    if number < 1:
-        raise ParamError(param, "a number of segments >= 1", value)
-    return number
+def _burst(param: str, value: object) -> float:
+    try:
+        return units.duration(param, value)
+    except ParamError:
+        # it was once a count of segments (see docs/links.md): say what it is now
+        raise ParamError(
+            param, 'the mean length of a bad period, a duration such as "300ms"', value
+        ) from None
 
 
 def _gemodel(param: str, value: object) -> tuple[float, float, float, float]:
@@ -177,7 +185,7 @@ DIRECTION_KEYS: dict[str, Parser] = {
     "rate": units.rate,
     "burst": units.size,
     "loss": units.probability,
-    "loss_burst": _at_least_one,
+    "loss_burst": _burst,
     "gemodel": _gemodel,
     "mss": units.size,
     "min_rto": units.duration,

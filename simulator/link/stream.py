@@ -133,6 +133,10 @@ class Link(trio.abc.HalfCloseableStream):
             self.add(direction, name, Outage(schedule, reset_after))
         schedule.add(trio.current_time(), duration)
 
+    def schedule_changed(self) -> None:
+        """A schedule the toxics share changed (a path's outage): look at it again."""
+        self._fire_all()
+
     def statistics(self) -> LinkStatistics:
         return LinkStatistics(
             up=replace(self.pipes["up"].env.stats),

@@ -131,6 +131,7 @@ def build(toxic: ToxicDef, shared: dict[str, Schedule] | None = None) -> Toxic:
         return Loss(
             a.probability("probability"),
             model=model,
+            burst=a.ms("burst", 0.0) or 0.0,
             mss=int(a.number("mss", MSS, minimum=1)),
             min_rto=a.ms("min_rto", MIN_RTO) or MIN_RTO,
         )

@@ -1,8 +1,9 @@
 """Link parameter values with units: durations, rates, sizes, probabilities.
 
 Values are written as people write them (``"200ms"``, ``"1.6mbit"``, ``"64KiB"``,
-``"5%"``); plain numbers are taken in the base unit (seconds, bytes per second,
-bytes, probability). Every bad value raises :class:`ParamError` naming the
+``"5%"``). Durations and rates need their unit: a bare ``100`` could mean
+seconds or milliseconds, bits or bytes (0 alone is clear). Sizes and probabilities
+may be plain numbers (bytes, a fraction). Every bad value raises :class:`ParamError` naming the
 parameter and the unit expected.
 """
 
@@ -43,11 +44,13 @@ class ParamError(ValueError):
         self.expected = expected
 
 
-def _scaled(param: str, value: object, units: dict[str, float], expected: str) -> float:
+def _scaled(
+    param: str, value: object, units: dict[str, float], expected: str, *, unit_needed: bool = False
+) -> float:
     if isinstance(value, bool):
         raise ParamError(param, expected, value)
     if isinstance(value, int | float):
-        number, factor = float(value), 1.0
+        number, factor, unit = float(value), 1.0, ""
     elif isinstance(value, str) and (match := _VALUE.match(value)):
         unit = match.group(2)
         found = units.get(unit, units.get(unit.lower()))
@@ -56,19 +59,27 @@ def _scaled(param: str, value: object, units: dict[str, float], expected: str) -
         number, factor = float(match.group(1)), found
     else:
         raise ParamError(param, expected, value)
+    if unit_needed and not unit and number != 0:
+        # `latency = 100` read as 100 s gave runs that passed with nothing answered
+        raise ParamError(param, f"{expected}, with its unit (a bare number is ambiguous)", value)
     if not math.isfinite(number) or number < 0:
         raise ParamError(param, expected, value)
     return number * factor
 
 
 def duration(param: str, value: object) -> float:
-    """Seconds from ``"200ms"``, ``"1.5s"``, ``"2m"``, ``"150us"`` or a number of seconds."""
-    return _scaled(param, value, DURATION_UNITS, "a duration such as 200ms, 1.5s or 2m")
+    """Seconds from ``"200ms"``, ``"1.5s"``, ``"2m"`` or ``"150us"``; a bare number only if 0."""
+    return _scaled(
+        param, value, DURATION_UNITS, "a duration such as 200ms, 1.5s or 2m", unit_needed=True
+    )
 
 
 def rate(param: str, value: object) -> float:
-    """Bytes per second from ``"1.6mbit"``, ``"768kbit"``, ``"2MB/s"`` or a number."""
-    return _scaled(param, value, RATE_UNITS, "a rate such as 768kbit, 1.6mbit or 2MB/s")
+    """Bytes per second from ``"1.6mbit"``, ``"768kbit"`` or ``"2MB/s"`` (bits or bytes: the
+    unit is required)."""
+    return _scaled(
+        param, value, RATE_UNITS, "a rate such as 768kbit, 1.6mbit or 2MB/s", unit_needed=True
+    )
 
 
 def size(param: str, value: object) -> int:

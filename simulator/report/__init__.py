@@ -4,6 +4,6 @@ Everything here is computed from the event log and the scenario; it can be run
 again later (``ringlab report RUN_DIR``) and gives the same files.
 """
 
-from .files import write_report, write_sweep
+from .files import write_report
 
-__all__ = ["write_report", "write_sweep"]
+__all__ = ["write_report"]

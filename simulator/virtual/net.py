@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import httpcore
-import httpx
 import trio
+
+from ..slim_httpx import httpx
 
 
 class _Socket:
