@@ -335,7 +335,9 @@ def metrics(events: Sequence[Event]) -> Metrics:
     out["late_offers"] = float(len(late_offers(events)))
     merged = merges(events)
     out["merged_rooms"] = float(len(merged))
-    out["merged_visitors"] = float(sum(len(v) for v in merged.values()))
+    # real visitors, each once: one in two merged rooms (a pinned code on two chats) is
+    # still one visitor
+    out["merged_visitors"] = float(len(set().union(*merged.values())))
     out["conflicts.reported"] = float(sum(isinstance(e, ServerConflict) for e in events))
     out["merged_visitors.unreported"] = float(len(unreported_merges(events)))
     d = deliveries(events)

@@ -64,6 +64,11 @@ def _print_summary(
     partial: bool,
     reproduces: str = "",
 ) -> None:
+    ok = not partial and all(r.passed for r in results)
+    if not results:  # a verdict of "pass" would claim a check nobody asked for
+        console.print(f"{name}: no expectations ([expect]), nothing to check")
+        console.print(f"report: {out / 'index.html'}")
+        return
     table = Table(title=f"{name}{' (partial)' if partial else ''}")
     table.add_column("expectation")
     table.add_column("measured", justify="right")
@@ -72,7 +77,6 @@ def _print_summary(
         measured = show(r.expectation.metric, r.value)
         table.add_row(r.expectation.describe(), measured, verdict(r.passed, ""))
     console.print(table)
-    ok = not partial and all(r.passed for r in results)
     said = f" ({reproduces})" if reproduces else ""
     console.print(f"verdict: {verdict(ok, reproduces)}{said}")
     console.print(f"report: {out / 'index.html'}")
@@ -209,7 +213,14 @@ def _check_targets(plans: list[list[Loaded]], option: str | None) -> None:
         problem = _unreachable(url)
         if problem:
             blame = "--target" if option is not None else f"{runs[0].path}: server.target"
-            raise click.UsageError(f"{blame}: cannot reach {url}: {problem}")
+            # not a misuse of the command: one line, no usage text (exit 2 all the same)
+            raise _Refused(f"{blame}: cannot reach {url}: {problem}")
+
+
+class _Refused(click.ClickException):
+    """Input that cannot be run, said in one line: ``Error: ...``, exit 2."""
+
+    exit_code = 2
 
 
 def _unreachable(url: str, timeout: float = 3.0) -> str | None:
@@ -290,7 +301,8 @@ def _run_one(loaded: Loaded, out_root: Path, console: Console) -> SeedResult:
             result = run(loaded, progress=progress, stop_on_interrupt=True)
     except* failures as group:
         leaf = first_error(group)
-        cause = (str(leaf).splitlines() or [repr(leaf)])[0]
+        # httpx's timeouts say nothing (ReadTimeout('')): name them
+        cause = (str(leaf).splitlines() or [f"{type(leaf).__name__}: no answer in time"])[0]
         where = target or "the embedded server"
         click.echo(f"ringlab run: {name}: the run against {where} failed: {cause}", err=True)
         sys.exit(1)

@@ -338,6 +338,13 @@ def _check_names(s: Scenario, where: str) -> None:
     }
     for i, fault in enumerate(s.faults):
         key = f"faults[{i}]"
+        if fault.at.seconds >= s.duration.seconds:
+            # it would never happen, and the run would pass as if it had
+            raise error(
+                where,
+                f"{key}.at",
+                f"{fault.at} is not before the end of the run (duration = {s.duration})",
+            )
         if fault.action == "server_restart":
             continue
         base, _, index = fault.target.partition("[")

@@ -53,10 +53,14 @@ def _duration(description: str = 'with its unit: "30s", "2m", "250ms" (0 alone)'
     return {"anyOf": [_string(DURATION, description), _ZERO_NUMBER]}
 
 
+# 0..1 as a string, and 0..100 %: "150%" is refused as the loader refuses it
+_FRACTION = r"^\s*(?:0(?:\.[0-9]*)?|\.[0-9]+|1(?:\.0*)?)\s*$"
+_PERCENT = r"^\s*(?:100(?:\.0*)?|[0-9]{1,2}(?:\.[0-9]*)?|\.[0-9]+)\s*%\s*$"
 _PROBABILITY = {
     "anyOf": [
-        {"type": "number", "minimum": 0, "maximum": 1},
-        _string(rf"^\s*{_N}\s*%?\s*$", "a fraction from 0 to 1, or a percentage such as 5%"),
+        {"type": "number", "minimum": 0, "maximum": 1, "description": "a fraction"},
+        _string(_FRACTION, "a fraction from 0 to 1, as a string"),
+        _string(_PERCENT, "a percentage from 0 to 100, such as 5%"),
     ]
 }
 
@@ -156,6 +160,14 @@ def strict_schema(scenario: type) -> dict[str, Any]:
         "additionalProperties": {"type": "array", "minItems": 1},
         "default": {},
     }
+    # what each action needs: an outage its duration, a degrade the link to switch to
+    defs["Fault"]["allOf"] = [
+        {
+            "if": {"properties": {"action": {"const": action}}},
+            "then": {"required": [key]},
+        }
+        for action, key in (("outage", "duration"), ("degrade", "link"))
+    ]
     for group in ("operators", "visitors"):  # a file plays at least one of each
         top[group]["minItems"] = 1
         defs["Scenario"]["required"].append(group)

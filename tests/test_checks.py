@@ -101,6 +101,13 @@ def test_merged_visitors_counts_true_identities_sharing_a_room():
     assert (m["merged_rooms"], m["merged_visitors"]) == (1, 2)
     (verdict,) = verdicts([expectation("merged_visitors", 0)], m)
     assert not verdict.passed
+    # alice merged again, into a second room with dave: three real visitors, two rooms
+    log += [
+        ev.RoomJoined(t=5, actor="alice-visitor", room="r3", role="visitor"),
+        ev.RoomJoined(t=6, actor="dave-visitor", room="r3", role="visitor"),
+    ]
+    m = metrics(log)
+    assert (m["merged_rooms"], m["merged_visitors"]) == (2, 3)
 
 
 def chat(received):

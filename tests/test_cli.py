@@ -223,6 +223,8 @@ def test_bad_input_is_refused_before_running_with_exit_2(tmp_path, old, new, arg
     assert needle.format(**fill) in result.output
     assert "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())  # nothing ran, no report folder
+    if "cannot reach" in needle:  # not a misuse of the command: one line, no usage text
+        assert result.output.strip().splitlines() == [f"Error: {needle.format(**fill)}"]
 
 
 def test_a_file_without_visitors_is_refused(tmp_path):

@@ -140,8 +140,27 @@ def test_syns_into_an_outage_are_sent_again_until_one_gets_through():
     path = Path(LinkSpec(), seed=1, faults=True)
     path.cut(100.0, 10.0)
     assert syn_times(101.0)[:5] == [101.0, 102.0, 104.0, 108.0, 116.0]
-    assert path.connected_at(101.0) == 116.0  # 101, 102, 104 and 108 fall in the outage
-    assert path.connected_at(95.0) == 95.0
-    path.cut(200.0, 300.0)  # longer than every SYN: the connect times out after 127 s
-    assert path.connected_at(201.0) is None
-    assert syn_times(201.0)[-1] == 201.0 + 127.0
+    assert [path.up(t) for t in syn_times(101.0)[:5]] == [False, False, False, False, True]
+    assert path.up(95.0) and path.up(110.0)
+    assert syn_times(201.0)[-1] == 201.0 + 127.0  # Linux gives up after 6 retries
+
+
+def test_an_outage_that_begins_while_a_reconnect_waits_holds_it_too(tmp_path):
+    """Reset 3 s into a 10 s outage; a second outage from 15 s to 25 s. The SYN of 20.5 s
+    falls into the second one: the console is back with the SYN of 28.5 s, not at 25 s
+    (whether a SYN gets through is decided when it is sent)."""
+    text = OPERATORS.format(name="two_outages", seed=3, link="")
+    text += VISITOR.format(over="30s")
+    text += FAULT.format(
+        at="10s", action="outage", target="operators.ops", extra='duration = "10s"'
+    )
+    text += FAULT.format(at="13s", action="reset", target="operators.ops", extra="")
+    text += FAULT.format(
+        at="15s", action="outage", target="operators.ops", extra='duration = "10s"'
+    )
+    events, m = play(tmp_path, text)
+    states = connections(events)
+    assert [s for t, s in states if t > 10] == ["lost", "resumed"]
+    back = next(t for t, s in states if s == "resumed")
+    assert back == pytest.approx(28.5, abs=0.2)
+    assert m["reconnects"] == 1

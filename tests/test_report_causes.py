@@ -12,7 +12,7 @@ from simulator.report.causes import explain, rings_after
 from simulator.report.charts import attribution_figure
 from simulator.report.index import Index, pair
 from simulator.report.labels import Labels, link_settings
-from simulator.report.load import outage_lanes, steps
+from simulator.report.load import consoles_ringing, outage_lanes, steps
 from simulator.scenario import parse
 
 ALICE, BOB, CAROL = "op_a", "op_b", "op_c"
@@ -223,6 +223,22 @@ def test_consoles_ringing_pairs_starts_and_stops_per_call_and_console():
     assert max(ys) == 2 and ys[-1] == 0  # two consoles, none ringing at the end
     assert dict(zip(xs, ys, strict=True))[7.0] == 1
     assert pair([("k", 1.0, False), ("k", 2.0, True)]) == {"k": [(2.0, None)]}
+
+
+def test_a_console_ringing_for_two_calls_at_once_counts_once():
+    events = [
+        ev.RingStart(t=1, operator="op1", call="c1"),
+        ev.RingStart(t=2, operator="op1", call="c2"),
+        ev.RingStart(t=2, operator="op2", call="c2"),
+        ev.RingStop(t=3, operator="op1", call="c1", reason="accepted"),
+        ev.RingStop(t=4, operator="op1", call="c2", reason="accepted_elsewhere"),
+        ev.RingStop(t=4, operator="op2", call="c2", reason="accepted"),
+        ev.RingStart(t=6, operator="op1", call="c3"),  # still ringing at the end
+    ]
+    windows = consoles_ringing(Index.of(events).rings)
+    assert sorted(windows, key=lambda w: (w[0], str(w[1]))) == [(1, 4), (2, 4), (6, None)]
+    _, ys = steps(windows, 10.0)
+    assert max(ys) == 2  # two consoles, though three rings were open at 2 s
 
 
 def test_faults_and_outages_are_laned_with_durations():

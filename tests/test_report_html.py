@@ -1,7 +1,7 @@
 """index.html in words: verdicts with units, the button-code section, the replay command."""
 
 import json
-import re
+from pathlib import Path
 
 from test_checks import race
 from test_report_causes import log
@@ -80,7 +80,7 @@ def test_the_button_code_section_lists_shared_visitor_ids_rooms_and_conflicts(tm
     assert "Every real visitor had a visitor id of its own" in clean
 
 
-def test_the_report_gives_the_replay_command_and_links_the_docs(tmp_path):
+def test_the_report_gives_the_replay_command_and_names_the_docs(tmp_path):
     path = tmp_path / "customer.toml"
     path.write_text(
         'name = "customer"\nduration = "40s"\nseed = 4\n'
@@ -97,8 +97,9 @@ def test_the_report_gives_the_replay_command_and_links_the_docs(tmp_path):
     )
     assert f"<code>{command}</code>" in html
     for doc in ("docs/metrics.md", "docs/scenarios.md"):
-        (href,) = re.findall(rf'<a href="([^"]*{doc})">{doc}</a>', html)
-        assert (out / href).resolve().is_file()  # relative, and it leads to the docs
+        assert f"<code>{doc}</code>" in html  # named, not linked into this machine
+        assert (Path(__file__).parents[1] / doc).is_file()
+    assert "<a href" not in html
     assert "http://" not in html and "https://" not in html
     # rendered again from the run directory (`ringlab report`), it still names the file
     (out / "scenario.json").write_text(json.dumps(loaded.table))

@@ -181,6 +181,11 @@ def test_arrival_processes_are_open_loop_timetables_from_the_seed():
     gaps = [b - a for a, b in itertools.pairwise(poisson)]
     assert 0.08 < sum(gaps) / len(gaps) < 0.12  # 1000 over 100 s: mean gap 0.1 s
     assert statistics.pstdev(gaps) > 0.07  # exponential: as spread as its mean
+    # every visitor comes inside the window, whatever the seed (none clamped to its end)
+    for seed in range(50):
+        times = arrivals(group("poisson", 60), 100, random.Random(seed))
+        assert len(times) == 60 and all(0 <= t < 100 for t in times)
+        assert sum(t == times[-1] for t in times) == 1
 
 
 @settings(max_examples=200, deadline=None)

@@ -332,6 +332,10 @@ BAD_FOR_THE_SCHEMA = [
     {"expect": {"ring_stop.others.p95": "< 2"}},
     {"expect": {"ring_stop.others.p95": 1}},
     {"sweep": {"a": [1], "b": [2], "c": [3]}},
+    {"links": {"x": {"up": {"loss": "150%"}}}},
+    {"links": {"x": {"loss": "1.5"}}},
+    {"faults": [{"at": "1s", "action": "outage", "target": "operators.a"}]},
+    {"faults": [{"at": "1s", "action": "degrade", "target": "operators.a"}]},
 ]
 
 

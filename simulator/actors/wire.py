@@ -157,14 +157,19 @@ class Wire:
         # every ~30 s, not once per 127 s SYN timeout).
         began = trio.current_time()
         watchdog = began + p.DEAD_PEER_TIMEOUT
-        through = self.path.connected_at(began)
-        if through is None or through >= watchdog:  # the SYNs fell into the outage
-            if syn_times(began)[-1] < watchdog:
-                await trio.sleep_until(syn_times(began)[-1])
-                raise self.path.timed_out(began)
-            await trio.sleep_until(watchdog)
-            return False
-        await trio.sleep_until(through)
+        *sends, gave_up = syn_times(began)
+        for t in sends:
+            if t >= watchdog:
+                await trio.sleep_until(watchdog)
+                return False
+            await trio.sleep_until(t)
+            if self.path.up(t):
+                break
+        else:  # no SYN got an answer
+            await trio.sleep_until(min(gave_up, watchdog))
+            if gave_up >= watchdog:
+                return False
+            raise self.path.timed_out(began)
         stream = await self.connect(self.host, self.port)
         # drawn either way, so the actor's own draws are the same with or without a link;
         # a generator (2.5 KiB) is made only for a link

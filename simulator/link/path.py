@@ -107,16 +107,12 @@ class Path:
             for start, end in kept:
                 self.schedule.add(start, end - start, announce=False)
 
-    def connected_at(self, now: float) -> float | None:
-        """When a connect begun at ``now`` gets through: at the first SYN sent while the
-        path is up; None if every SYN falls in a down window (the connect times out)."""
-        self.start(now)
-        *sends, _ = syn_times(now)
-        for t in sends:
-            window = self.schedule.next_window(t)
-            if window is None or not window[0] <= t < window[1]:
-                return t
-        return None
+    def up(self, t: float) -> bool:
+        """Whether a packet sent at ``t`` gets through: no down window holds ``t``. Asked
+        at each SYN as it is sent, since a fault may add a window meanwhile."""
+        self.start(t)
+        window = self.schedule.next_window(t)
+        return window is None or not window[0] <= t < window[1]
 
     def timed_out(self, now: float) -> OSError:
         """The error of a connect that never got an answer."""

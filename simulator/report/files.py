@@ -132,7 +132,7 @@ def write_report(
         outages=outage_lanes(index, s.faults),
         faults=index.faults,
         replay=replay.replay_command(loaded, source),
-        docs=replay.docs(out),
+        docs=replay.docs(),
         label=labels.call,
         name=labels.name,
         at=at,

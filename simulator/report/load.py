@@ -44,6 +44,29 @@ def steps(windows: Iterable[Window], end: float) -> tuple[list[float], list[int]
     return xs, ys
 
 
+def consoles_ringing(rings: Mapping[tuple[str, str], list[Window]]) -> list[Window]:
+    """When each console rang, whatever the call: a console ringing for two calls at once
+    is one console ringing (per (call, operator) windows, merged per operator)."""
+    per_console: dict[str, list[Window]] = defaultdict(list)
+    for (_, operator), windows in rings.items():
+        per_console[operator] += windows
+    merged: list[Window] = []
+    for windows in per_console.values():
+        start, stop = None, None  # the window being grown
+        for a, b in sorted(windows, key=lambda w: w[0]):
+            if b is not None and b <= a:
+                continue  # opened and closed at once: never rang
+            if start is not None and (stop is None or a <= stop):
+                stop = None if stop is None or b is None else max(stop, b)
+                continue
+            if start is not None:
+                merged.append((start, stop))
+            start, stop = a, b
+        if start is not None:
+            merged.append((start, stop))
+    return merged
+
+
 def outage_lanes(
     index: Index, faults: Sequence[Any] = ()
 ) -> dict[str, list[tuple[float, float, str]]]:
@@ -128,7 +151,7 @@ def concurrency(index: Index, duration: float, path: Path, faults: Sequence[Any]
     end = max(duration, index.end)
     series: list[tuple[str, list[Window]]] = [
         ("calls waiting for an answer", [w for ws in index.calls_open.values() for w in ws]),
-        ("consoles ringing", [w for ws in index.rings.values() for w in ws]),
+        ("consoles ringing", consoles_ringing(index.rings)),
         ("chats open on consoles", [w for ws in index.chats_open.values() for w in ws]),
     ]
     drawn = False

@@ -8,7 +8,6 @@ file, found by comparing the table as run with the file as it is.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import tomllib
 from pathlib import Path
@@ -19,7 +18,6 @@ DOCS = (
     ("docs/metrics.md", "what each metric, chart and explanation means"),
     ("docs/scenarios.md", "the scenario format, to change the run"),
 )
-_ROOT = Path(__file__).resolve().parents[2]  # the repository, when run from a checkout
 
 
 def origin(loaded: Any, out: Path) -> str:
@@ -89,12 +87,7 @@ def _toml(value: Any) -> str:
         return str(value)
 
 
-def docs(out: Path) -> list[dict[str, str]]:
-    """The docs, each with a link relative to the report directory when the repository
-    is here to link to (a report sent elsewhere keeps the path in the repository)."""
-    rows = []
-    for path, what in DOCS:
-        target = _ROOT / path
-        href = os.path.relpath(target, out.resolve()) if target.exists() else ""
-        rows.append({"path": path, "href": href.replace(os.sep, "/"), "what": what})
-    return rows
+def docs() -> list[dict[str, str]]:
+    """The docs, by their path in the repository. Not linked: a report travels (support
+    sends it to a customer), and a link into this machine's checkout would break there."""
+    return [{"path": path, "what": what} for path, what in DOCS]

@@ -130,8 +130,9 @@ def _causes(ax: Axes, y: int, op: str, index: Index, lo: float, hi: float, base:
     spans = index.stalls.get(op)
     found = spans.overlapping(lo, hi) if spans else []
     for direction, offset, colour, hatch in (
-        ("up", 0.34, PARTS[0][1], "////"),
-        ("down", -0.34, PARTS[2][1], "\\\\"),
+        # the lanes run top to bottom (y grows downwards): above the ring is y - 0.34
+        ("up", -0.34, PARTS[0][1], "////"),
+        ("down", 0.34, PARTS[2][1], "\\\\"),
     ):
         # a stall of a few ms stays visible
         xs = [(t - base, max(n, (hi - lo) * 0.004)) for t, n, (d, _) in found if d == direction]
