@@ -8,7 +8,7 @@ from matplotlib.transforms import Bbox
 from simulator import events as ev
 from simulator.checks import ring_stops
 from simulator.report import write_report
-from simulator.report.causes import explain, rings_after
+from simulator.report.causes import explain, late_offers, rings_after
 from simulator.report.charts import attribution_figure
 from simulator.report.index import Index, pair
 from simulator.report.labels import Labels, link_settings
@@ -302,3 +302,25 @@ def test_summary_json_lists_the_causes_as_data(tmp_path):
     }
     write_report(tmp_path, loaded, log())
     assert (tmp_path / "summary.json").read_bytes() == first  # the same log, the same bytes
+
+
+def test_a_late_offer_is_said_with_who_took_the_call_and_the_outage():
+    events = [
+        ev.ActorInfo(t=0, actor="op_a", name="here[0]", role="operator", group="here", link="lan"),
+        ev.ActorInfo(t=0, actor="op_b", name="away[0]", role="operator", group="away", link="lan"),
+        ev.LinkDown(t=1.0, actor="op_b", seconds=10.0, cause="fault"),
+        ev.CallPlaced(t=3.0, actor="v[0]", call="c1"),
+        ev.RingStart(t=3.0, operator="op_a", call="c1"),
+        ev.ClickAccept(t=4.0, operator="op_a", call="c1"),
+        ev.ServerDecision(t=4.0, call="c1", operator="op_a", reason="accepted"),
+        ev.RingStop(t=4.0, operator="op_a", call="c1", reason="accepted"),
+        ev.AcceptResult(t=4.0, operator="op_a", call="c1", won=True, room="r1"),
+        ev.RingStart(t=11.0, operator="op_b", call="c1"),
+        ev.RingStop(t=11.0, operator="op_b", call="c1", reason="accepted_elsewhere"),
+    ]
+    index = Index.of(events)
+    (line,) = late_offers(events, index, Labels(index))
+    assert line == (
+        "Call #1 (v[0]) reached away[0]'s console only at 11.0 s, 7.00 s after here[0] had "
+        "taken it: its path was down from 1.0 s for 10.0 s."
+    )

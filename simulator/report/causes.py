@@ -69,20 +69,31 @@ def threshold(index: Index, operator: str, role: str) -> float:
     return max(1.0, 3 * index.floor(operator, "both" if role == "winner" else "down"))
 
 
-def late_offers(events: Sequence[ev.Event], index: Index) -> set[tuple[str, str]]:
-    """(call, operator) rings that reached a console only after the call was taken:
-    the checks' own list when they have one, else the same rule here."""
-    theirs = getattr(checks, "late_offers", None)
-    if callable(theirs):
-        return {(str(c), str(o)) for c, o in theirs(events)}
-    late = set()
-    for call, (winner, result) in index.winner.items():
+def late_offers(events: Sequence[ev.Event], index: Index, labels: Labels) -> list[str]:
+    """Each late offer in words: which call reached which console only after it was
+    taken, by whom, and the outage that kept the console away if one did. They are not
+    ringing after Accept (``ring_overrun`` leaves them out), but support is asked about
+    them: "my console rang for a call that was already answered"."""
+    out = []
+    for call, op in checks.late_offers(events):
+        winner, result = index.winner[call]
         taken = index.decided.get((call, winner), result)
-        for op in index.consoles.get(call, ()):
-            first = index.rings.get((call, op), [(0.0, None)])[0][0]
-            if op != winner and first > taken:
-                late.add((call, op))
-    return late
+        came = min(
+            (start for start, _ in index.rings.get((call, op), ()) if start >= taken), default=taken
+        )
+        text = (
+            f"{labels.call(call)} reached {labels.name(op)}'s console only at {at(came)}, "
+            f"{seconds(came - taken)} after {labels.name(winner)} had taken it"
+        )
+        downs = index.downs.get(op)
+        # an outage while the call was open kept the console from hearing of it
+        opened = index.placed.get(call, (taken, ""))[0]
+        away = downs.overlapping(opened, came) if downs else []
+        if away:
+            t, length, _ = away[-1]
+            text += f": its path was down from {at(t)} for {seconds(length)}"
+        out.append(text[0].upper() + text[1:] + ".")
+    return out
 
 
 def rings_after(index: Index) -> list[Ring]:
@@ -135,7 +146,7 @@ def explain(
     words and as data. A report needs the worst few hundred at most: a run with
     thousands of long rings is not explained thousands of times."""
     rings = list(chosen(index) if rings is None else rings)[:limit]
-    late = late_offers(events, index) if rings else set()
+    late = set(checks.late_offers(events)) if rings else set()
     words = _Words(index, labels, link_names or {}, late)
     by_call: dict[str, list[Ring]] = {}
     for ring in rings:

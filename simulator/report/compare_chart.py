@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on CI machines
-import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
 from ..checks import RingStopSample
+from .plot import empty, plt, save
 
 #: One colour per run (A, B): the run is what the eye compares first.
 COLORS = ("#4c78a8", "#f58518")
@@ -63,10 +60,5 @@ def ring_stop_cdf_compare(runs: Sequence[tuple[str, Sequence[RingStopSample]]], 
     if lines:
         ax.legend(loc="best", fontsize=8)
     else:
-        ax.text(
-            0.5, 0.5, "no rings in either run", ha="center", va="center", transform=ax.transAxes
-        )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+        empty(ax, "no rings in either run")
+    return save(fig, path)

@@ -20,7 +20,7 @@ from ..scenario import Loaded
 from . import replay
 from .buttons import button_codes
 from .causes import as_json as causes_json
-from .causes import chosen, explain
+from .causes import chosen, explain, late_offers
 from .index import Index
 from .labels import Labels, at, group_links, link_names
 
@@ -125,6 +125,7 @@ def write_report(
         stories=stories[:STORIES_SHOWN],
         stories_more=len({r.call for r in rings}) - min(len(stories), STORIES_SHOWN),
         long_rings=sum(1 for ring in rings if ring.long),
+        late=late_offers(events, index, labels)[:STORIES_SHOWN],
         buttons=button_codes(index, labels),
         codes=[(g.name, g.count, g.code) for g in s.visitors],
         binding=s.server.binding,

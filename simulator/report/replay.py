@@ -8,10 +8,12 @@ file, found by comparing the table as run with the file as it is.
 from __future__ import annotations
 
 import json
-import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
+
+from .. import seeds
+from ..seeds import toml_value
 
 #: The docs a report links to: (path in the repository, what it explains).
 DOCS = (
@@ -38,10 +40,8 @@ def origin(loaded: Any, out: Path) -> str:
 def replay_command(loaded: Any, path: str) -> str:
     """``ringlab run PATH --seed N [--set key=value]...``: the command that plays this run
     again (``loaded``: a :class:`simulator.scenario.Loaded`)."""
-    sets = [
-        f"--set {shlex.quote(f'{key}={_toml(value)}')}" for key, value in overrides(loaded, path)
-    ]
-    return " ".join(["ringlab run", shlex.quote(path), f"--seed {loaded.scenario.seed}", *sets])
+    sets = [f"{key}={toml_value(value)}" for key, value in overrides(loaded, path)]
+    return seeds.replay_command(path, sets, loaded.scenario.seed)
 
 
 def overrides(loaded: Any, path: str) -> list[tuple[str, Any]]:
@@ -75,16 +75,6 @@ def _flat(table: Any, prefix: str = "") -> dict[str, Any]:
     else:
         out[prefix] = table
     return out
-
-
-def _toml(value: Any) -> str:
-    """A value as ``--set`` reads it back (a TOML value)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    try:
-        return json.dumps(value, default=str)  # numbers, "strings", [arrays] alike in TOML
-    except ValueError:
-        return str(value)
 
 
 def docs() -> list[dict[str, str]]:
