@@ -2,15 +2,31 @@
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
+# ringlab and what it runs with; then the test and lint tools, which only `make test` needs
 STAMP   := $(VENV)/.installed
+TESTING := $(VENV)/.installed-test
 
 .PHONY: demo test lint typecheck unit serve bench bench-deps clean
 
+# The first run downloads ~45 MB (the test tools ~120 MB more), and a step that prints nothing
+# for a minute looks hung: say what is happening and for how long, and let pip list each
+# package it fetches. Times measured from a fresh clone (README, Quick start).
 $(STAMP): pyproject.toml
-	test -d $(VENV) || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@if test -d $(VENV); then echo "updating $(VENV) (pyproject.toml changed)"; \
+	else echo "setting up $(VENV) (first run only, under a minute: ~45 MB from PyPI, longer on a slow link)"; \
+	echo "  creating the virtualenv"; $(PY) -m venv $(VENV); fi
+	@echo "  upgrading pip"
+	@$(BIN)/pip install --quiet --upgrade pip
+	@echo "  installing ringlab and its dependencies (trio, Hypercorn, Quart, matplotlib, ...)"
+	@$(BIN)/pip install -e .
+	@touch $@
+	@echo "$(VENV) is ready: . $(VENV)/bin/activate puts ringlab on PATH"
+
+$(TESTING): $(STAMP)
+	@if test -f $@; then echo "updating the test tools in $(VENV)"; \
+	else echo "installing the test tools into $(VENV) (first time only, under a minute: ~120 MB more)"; fi
+	@$(BIN)/pip install -e '.[test]'
+	@touch $@
 
 ## demo: run the flagship scenarios against the embedded server; reports go to reports/
 demo: $(STAMP)
@@ -19,16 +35,16 @@ demo: $(STAMP)
 ## test: lint, type-check and run the whole suite
 test: lint typecheck unit
 
-lint: $(STAMP)
+lint: $(TESTING)
 	$(BIN)/ruff check server simulator tests bench
 	$(BIN)/ruff format --check server simulator tests bench
 
-typecheck: $(STAMP)
+typecheck: $(TESTING)
 	$(BIN)/mypy
 
 # then the shipped scenario files through the pytest plugin, as QA runs theirs in CI (soak.toml
 # is a capacity run of 21,000 visitors: `make bench` territory)
-unit: $(STAMP)
+unit: $(TESTING)
 	$(BIN)/pytest
 	$(BIN)/pytest -p no:cacheprovider scenarios/ --ignore=scenarios/soak.toml \
 		--ringlab-out=test-output/scenarios

@@ -11,11 +11,19 @@ Both sides run in the same run, alternating, on loopback:
 The proxy runs as its own process (``ringlab proxy``), as users run it; the
 echo server and the client run here. Run ``python bench/link_bench.py
 [--quick]``; the table is printed and appended to ``bench/RESULTS.md``.
+
+``--compare DIR`` measures what issue #18 changed, alternating a proxy run from
+``DIR`` (a worktree of the commit before) with one from this tree, in one run:
+pacing (first byte and bursts of a 300 KB download at 100 KB/s, an upload's first
+byte, a ``3g`` response's first byte), the window (``latency=300ms`` and
+``satellite`` throughput) and the proxy's CPU per delayed write. ``--profiles``
+measures every profile through the proxy: latency, jitter and rate each way.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -26,6 +34,7 @@ from pathlib import Path
 import trio
 
 sys.path.insert(0, str(Path(__file__).parent))
+from link_measure import compare, margins, profiles
 from machine import append_results, p50_p99_ms
 
 
@@ -38,7 +47,10 @@ async def echo(stream: trio.SocketStream) -> None:
 
 
 @contextmanager
-def proxy_process(upstream_port: int, profile: str):
+def proxy_process(upstream_port: int, profile: str, tree: str | None = None):
+    """``ringlab proxy`` in its own process (from ``tree``, a checkout, if given);
+    yields its port and pid."""
+    env = None if tree is None else {**os.environ, "PYTHONPATH": tree}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -58,11 +70,13 @@ def proxy_process(upstream_port: int, profile: str):
         ],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=tree,
+        env=env,
     )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()  # "proxy ringlab: 127.0.0.1:PORT -> ..."
-        yield int(first.split()[2].rsplit(":", 1)[1])
+        yield int(first.split()[2].rsplit(":", 1)[1]), proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -121,8 +135,8 @@ async def main(quick: bool) -> None:
         plain_tp: list[float] = []
         proxy_tp: list[float] = []
         with (
-            proxy_process(echo_port, "") as empty,
-            proxy_process(echo_port, "up.latency=100ms") as slow,
+            proxy_process(echo_port, "") as (empty, _),
+            proxy_process(echo_port, "up.latency=100ms") as (slow, _),
         ):
             for _ in range(rounds):  # alternate, so drift hits both sides alike
                 plain_rtt += await round_trips(echo_port, pings)
@@ -156,4 +170,15 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (about a minute)")
-    trio.run(main, parser.parse_args().quick)
+    parser.add_argument("--compare", metavar="DIR", help="issue #18: the commit before, in DIR")
+    parser.add_argument("--profiles", action="store_true", help="every profile, measured")
+    parser.add_argument("--margins", action="store_true", help="timerfd vs spin margins")
+    args = parser.parse_args()
+    if args.compare:
+        trio.run(compare, proxy_process, round_trips, args.compare, args.quick)
+    elif args.profiles:
+        trio.run(profiles, proxy_process, args.quick)
+    elif args.margins:
+        margins(args.quick)
+    else:
+        trio.run(main, args.quick)

@@ -34,7 +34,7 @@ def workload(kind: str, visitors: int, duration: float) -> Any:
     return parse(
         {
             "name": f"bench-{kind}-{visitors}",
-            "duration": duration,
+            "duration": f"{duration:g}s",
             "seed": 1,
             "clock": "virtual",
             "server": {"max_chats": 5},

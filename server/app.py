@@ -358,26 +358,4 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
     pages.register(app)
     admin.register(app, chat)
 
-    @app.get("/")
-    async def index() -> Response:
-        return json_response(
-            {
-                "service": "ringlab reference chat server",
-                "endpoints": [
-                    "/ws/operator",
-                    "/ws/visitor",
-                    "/api/login",
-                    "/api/logout",
-                    "/api/settings",
-                    "/console",
-                    "/control",
-                    "/demo",
-                    "/demo/pinned",
-                    "/healthz",
-                    "/metrics",
-                ],
-                "docs": "docs/protocol.md",
-            }
-        )
-
     return app

@@ -1,4 +1,5 @@
-"""The pages people click through: Operator Console, Control Panel, demo website.
+"""The pages people click through: a landing page, Operator Console, Control Panel, demo
+website.
 
 Plain HTML served from templates, with JavaScript modules and CSS from
 ``server/static``: no build step, nothing from a CDN, no inline script (so a
@@ -7,6 +8,7 @@ strict Content-Security-Policy holds).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -20,6 +22,24 @@ if TYPE_CHECKING:
 #: The visitor id the deliberately incorrect snippet carries, as if copied from a page
 #: that had rendered it for one visitor.
 PINNED_VISITOR = "v_3f9c2e7a41d8b605"
+
+#: The pages, as the landing page and ``ringlab serve`` name them: (path, name, what it is).
+PAGES = [
+    ("/console", "Operator Console", "answer calls and chat (log in as an operator)"),
+    ("/demo", "Demo shop", "a website with the chat button: call from here"),
+    ("/demo/pinned", "Pinned demo", "incorrect button code: visitors merge into one chat"),
+    ("/control", "Control Panel", "operators, button codes, settings, transcripts (admin)"),
+]
+#: What programs use, for the landing page: (path, what it is).
+API = [
+    ("/ws/operator", "operator WebSocket (docs/protocol.md)"),
+    ("/ws/visitor", "visitor WebSocket"),
+    ("/api/login", "operator login: a token for the WebSocket and the API"),
+    ("/api/logout", "revoke a token"),
+    ("/api/settings", "the account's settings"),
+    ("/healthz", "health, as JSON"),
+    ("/metrics", "Prometheus metrics"),
+]
 
 #: Sent with every page: scripts and styles from this server only.
 CSP = (
@@ -56,6 +76,15 @@ def register(app: QuartTrio) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         return response
 
+    @app.get("/")
+    async def index() -> Response | str:
+        # a landing page for people; a program that asks for JSON gets the endpoint list
+        # this route served before the page existed
+        accept = request.accept_mimetypes.best_match(["text/html", "application/json"])
+        if accept == "application/json":
+            return Response(json.dumps(_endpoints()), content_type="application/json")
+        return await render_template("index.html", pages=PAGES, api=API)
+
     @app.get("/console")
     async def console() -> str:
         return await render_template("console.html")
@@ -73,3 +102,12 @@ def register(app: QuartTrio) -> None:
     async def demo_pinned() -> str:
         snippet = button_snippet(base_url(), demo.ACCOUNT, demo.BUTTON, PINNED_VISITOR)
         return await render_template("demo.html", snippet=snippet, pinned=PINNED_VISITOR)
+
+
+def _endpoints() -> dict[str, object]:
+    """``GET /`` for programs (``Accept: application/json``): every endpoint."""
+    return {
+        "service": "ringlab reference chat server",
+        "endpoints": [path for path, _ in API] + [path for path, _, _ in PAGES],
+        "docs": "docs/protocol.md",
+    }

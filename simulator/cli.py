@@ -36,7 +36,12 @@ log = logging.getLogger("ringlab.serve")
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ringlab")
 def main() -> None:
-    """ringlab: reproduce and measure the connectivity faults of website live chat."""
+    """ringlab: reproduce and measure the connectivity faults of website live chat.
+
+    `ringlab serve` runs the reference server (open the URL it prints), `ringlab run
+    scenarios/baseline.toml` plays a scenario and writes its report, and `ringlab COMMAND
+    --help` tells more. Documentation: README.md and docs/ in the repository.
+    """
 
 
 async def _until_interrupted() -> None:
@@ -97,19 +102,14 @@ def serve(
                 )
             )
             frozen = collector.settle()
-            log.info(
+            # a tuning detail (server/collector.py), not something to act on at every start
+            log.debug(
                 "collector: %d startup objects frozen, young threshold %d",
                 frozen,
                 collector.YOUNG_THRESHOLD,
             )
-            click.echo(f"ringlab reference server on {running.url}  (Ctrl-C stops)")
-            click.echo(f"  operator websocket  {running.ws_url}/ws/operator")
-            click.echo(f"  visitor websocket   {running.ws_url}/ws/visitor")
-            click.echo(f"  health / metrics    {running.url}/healthz  {running.url}/metrics")
-            if running.chat.demo_logins:
-                click.echo(f"created demo account '{demo.ACCOUNT}' (button '{demo.BUTTON}'):")
-                for login, password in running.chat.demo_logins:
-                    click.echo(f"  login {login!r}  password {password!r}")
+            for line in serve_banner(running.url, running.chat.demo_logins):
+                click.echo(line)
         return running.chat.runtime.failure
 
     try:
@@ -125,6 +125,29 @@ def serve(
         click.echo(f"ringlab serve: stopped: {failure}", err=True)
         sys.exit(1)
     click.echo("stopped")
+
+
+def serve_banner(url: str, demo_logins: list[tuple[str, str]]) -> list[str]:
+    """What ``ringlab serve`` prints once it listens: where to point a browser (the pages
+    open with a click in most terminals) and a program, and the demo logins if it created
+    them. The first line's fifth word is the URL (scripts and tests read it)."""
+    from server.pages import PAGES
+
+    ws_url = "ws" + url.removeprefix("http")
+    lines = [f"ringlab reference server on {url}  (Ctrl-C stops)"]
+    lines += [f"  {name:<19} {url}{path}" for path, name, _ in PAGES]
+    lines += [
+        f"  operator websocket  {ws_url}/ws/operator",
+        f"  visitor websocket   {ws_url}/ws/visitor",
+        f"  health / metrics    {url}/healthz  {url}/metrics",
+    ]
+    if demo_logins:
+        admins = {login for login, _, _, admin in demo.OPERATORS if admin}
+        lines.append(f"created demo account '{demo.ACCOUNT}' (button '{demo.BUTTON}'):")
+        for login, password in demo_logins:
+            role = "  (admin)" if login in admins else ""
+            lines.append(f"  login {login!r}  password {password!r}{role}")
+    return lines
 
 
 def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -164,11 +187,20 @@ def proxy(
     seed: int | None,
     control: str | None,
 ) -> None:
-    """Put an emulated link between clients and a server (a TCP proxy)."""
+    """Put an emulated link between clients and a server (a TCP proxy).
+
+    With --listen and --upstream it starts one proxy, named 'ringlab'; without them,
+    only the control API, where Toxiproxy clients create proxies.
+    """
     from .proxy import ProxyError, serve_proxy  # its control API is a Quart app
 
     if (listen is None) != (upstream is None):
         raise click.UsageError("--listen and --upstream go together")
+    if listen is None and control is None:
+        raise click.UsageError(
+            "nothing to run: give --listen and --upstream, or a --control address "
+            "to create proxies through"
+        )
     try:
         spec = link_spec.parse(",".join([profile, *overrides]), where="")
     except ParamError as exc:
@@ -193,6 +225,11 @@ def proxy(
                 click.echo(f"proxy {p.name}: {p.listen} -> {p.upstream}  ({spec.describe()})")
             if running.control_url:
                 click.echo(f"control API (Toxiproxy-compatible): {running.control_url}")
+            if listen is None:
+                click.echo(
+                    "no proxy yet (no --listen/--upstream): create them through the control "
+                    "API, e.g. with a Toxiproxy client or POST /proxies"
+                )
             click.echo("Ctrl-C stops")
 
     try:
@@ -243,6 +280,17 @@ def demo_command() -> None:
 main.add_command(run_command)
 main.add_command(report_command)
 main.add_command(compare_command)
+
+#: ``ringlab --help``'s line for commands whose docstring opens with a long sentence: click
+#: cuts that to the terminal's width, mid-phrase ("...") at 80 columns. Each fits there.
+SHORT_HELP = {
+    "run": "Play scenario files and write a report per run.",
+    "compare": "Two runs side by side: metrics, deltas, ring-stop CDFs.",
+    "schema": "Print the JSON Schema of scenario files.",
+    "demo": "Drive one scripted call end to end, printing each step.",
+}
+for _name, _text in SHORT_HELP.items():
+    main.commands[_name].short_help = _text
 
 if __name__ == "__main__":
     main()

@@ -63,7 +63,8 @@ def test_serve_settles_the_collector_and_stops_on_ctrl_c():
     import urllib.request
 
     proc = subprocess.Popen(
-        [*RINGLAB, "serve", "--port", "0", "--db", ":memory:"],
+        # the collector's line is a debug one: a tuning detail, not news at every start
+        [*RINGLAB, "serve", "--port", "0", "--db", ":memory:", "--log-level", "debug"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -87,7 +87,8 @@ def test_toxiproxy_shapes_use_milliseconds_and_kilobytes():
     [
         ({"type": "latency", "attributes": {"latency": -1}}, "latency.attributes.latency"),
         ({"type": "bandwidth", "attributes": {}}, "bandwidth.attributes.rate"),
-        ({"type": "slicer"}, "a toxic type"),
+        ({"type": "slicer_of_bread"}, "a toxic type"),
+        ({"type": "slicer", "attributes": {"average_size": 0}}, "slicer.attributes.average_size"),
         ({"type": "outage", "attributes": {"windows": [[1]]}}, "outage.attributes.windows"),
     ],
 )

@@ -1,8 +1,12 @@
 """``ringlab proxy`` over real loopback sockets, driven by a real Toxiproxy client library."""
 
+import contextlib
+import queue
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -162,48 +166,104 @@ async def test_reset_peer_reaches_the_client_as_a_reset():
 
 
 def test_ringlab_proxy_command_prints_connections_and_stops_on_ctrl_c():
-    upstream = subprocess.Popen(
-        [sys.executable, "-c", ECHO_SERVER], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        port = int(upstream.stdout.readline())
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "simulator.cli",
-                "proxy",
-                "--listen",
-                "127.0.0.1:0",
-                "--upstream",
-                f"127.0.0.1:{port}",
-                "--profile",
-                "lan",
-                "--control",
-                "none",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        first = proc.stdout.readline()
-        assert "-> 127.0.0.1:" in first and "lan" in first
-        listen = first.split()[2]
-        host, lport = listen.rsplit(":", 1)
-        import socket
-
-        with socket.create_connection((host, int(lport)), timeout=10) as s:
+    with echo_process() as port, ProxyProcess("--upstream", f"127.0.0.1:{port}") as proc:
+        assert "-> 127.0.0.1:" in proc.banner[0] and "lan" in proc.banner[0]
+        with socket.create_connection(proc.address, timeout=10) as s:
             s.sendall(b"hi")
             assert s.recv(10) == b"hi"
-        deadline = time.monotonic() + 10
-        lines = []
-        while time.monotonic() < deadline and not any("closed" in x for x in lines):
-            lines.append(proc.stdout.readline())
-        assert any(" open " in x for x in lines) and any("closed" in x for x in lines)
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=10)
-        assert proc.returncode == 0 and "stopped" in out
+        lines = proc.lines_until(lambda line: "closed" in line)
+        assert any(" open " in x for x in lines) and "closed" in lines[-1]
+        out, err = proc.stop()
+        assert "stopped" in out and err == ""
+
+
+class ProxyProcess:
+    """``ringlab proxy`` as a user runs it: a subprocess, its output read line by line.
+
+    Without ``--listen`` it listens on a free loopback port (with ``--upstream``); the
+    control API too unless ``--control`` is given. ``banner`` holds the lines printed
+    up to "Ctrl-C stops"; ``address`` is the proxy's, ``control_url`` the API's.
+    """
+
+    def __init__(self, *args, profile="lan"):
+        args = list(args)
+        if "--upstream" in args and "--listen" not in args:
+            args += ["--listen", "127.0.0.1:0"]
+        if "--control" not in args:
+            args += ["--control", "127.0.0.1:0"]
+        command = [sys.executable, "-m", "simulator.cli", "proxy", "--profile", profile, *args]
+        self.proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines = queue.Queue()
+        self.errors = []  # stderr, read meanwhile so that the pipe never fills
+        threading.Thread(target=self._read, daemon=True).start()
+        self.stderr_reader = threading.Thread(target=self._read_errors, daemon=True)
+        self.stderr_reader.start()
+        self.banner = self.lines_until(lambda line: line.startswith("Ctrl-C stops"), timeout=60)
+        self.address = self.control_url = None
+        for line in self.banner:
+            if line.startswith("proxy "):
+                host, port = line.split()[2].rsplit(":", 1)
+                self.address = (host, int(port))
+            if line.startswith("control API"):
+                self.control_url = line.split()[-1]
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _read_errors(self):
+        self.errors.extend(self.proc.stderr)
+
+    def lines_until(self, done, timeout=20):
+        """Lines printed until one for which ``done`` is true (included)."""
+        deadline = time.monotonic() + timeout
+        out = []
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"timed out; printed so far: {out}") from None
+            if line is None:
+                self.proc.wait(timeout=10)
+                self.stderr_reader.join(timeout=10)
+                raise AssertionError(f"exited {self.proc.returncode}: {out} {self.errors}")
+            out.append(line)
+            if done(line):
+                return out
+
+    def stop(self):
+        """Ctrl-C; (stdout lines not read yet, stderr). It must exit 0."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=20)
+        rest = []
+        while (line := self.lines.get(timeout=10)) is not None:
+            rest.append(line)
+        self.stderr_reader.join(timeout=10)
+        err = "".join(self.errors)
+        assert self.proc.returncode == 0, (rest, err)
+        return "\n".join(rest), err
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def echo_process():
+    """An echo server in a subprocess (not in the proxy's process): its port."""
+    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        yield int(proc.stdout.readline())
     finally:
-        upstream.kill()
+        proc.kill()
+        proc.communicate(timeout=10)
 
 
 ECHO_SERVER = """
@@ -212,8 +272,11 @@ srv = socket.create_server(("127.0.0.1", 0))
 print(srv.getsockname()[1], flush=True)
 def serve(c):
     with c:
-        while data := c.recv(65536):
-            c.sendall(data)
+        try:
+            while data := c.recv(65536):
+                c.sendall(data)
+        except OSError:  # a reset client
+            pass
 while True:
     conn, _ = srv.accept()
     threading.Thread(target=serve, args=(conn,), daemon=True).start()

@@ -22,10 +22,12 @@ from .profiles import PROFILES
 from .spec import DirectionSpec, LinkSpec, from_table, parse
 from .stream import Link, LinkReset, LinkStatistics, open_link
 from .units import ParamError
+from .window import WINDOW, Window
 
 __all__ = [
     "DISTRIBUTIONS",
     "PROFILES",
+    "WINDOW",
     "Bandwidth",
     "Direction",
     "DirectionSpec",
@@ -49,6 +51,7 @@ __all__ = [
     "SlowClose",
     "Timeout",
     "Toxic",
+    "Window",
     "from_table",
     "open_link",
     "parse",

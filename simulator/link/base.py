@@ -99,7 +99,8 @@ class Toxic:
 
     Subclasses set ``kind`` (the Toxiproxy type name) and override what they need:
     :meth:`process` for what happens to each segment, :meth:`hold` for times
-    when nothing may pass, :meth:`deadline` for a reset due at a set time.
+    when nothing may pass, :meth:`deadline` for a reset due at a set time,
+    :meth:`mean_delay` and :meth:`window` for what the pipe's window needs to know.
     Segments reach :meth:`process` in order with non-decreasing ``at``.
     """
 
@@ -128,9 +129,23 @@ class Toxic:
         """When :meth:`expire` is next due, if ever (a timer independent of traffic)."""
         return None
 
-    def expire(self, now: float) -> bool:
-        """The deadline has come: True resets the connection (the default)."""
+    def expire(self, now: float) -> bool | Literal["fin"]:
+        """The deadline has come: True resets the connection (the default); ``"fin"``
+        closes it (a FIN after what is already on its way, through the toxics after
+        this one); False lets it go on. A toxic that closes moves its deadline away."""
         return True
+
+    def mean_delay(self) -> float:
+        """The one-way delay this toxic adds on average, in seconds (default: none).
+
+        A window counts it: an acknowledgement takes both directions' delays to come back.
+        """
+        return 0.0
+
+    def window(self) -> int | None:
+        """The most bytes this toxic lets be on their way unacknowledged (None: it sets no
+        window; the pipe's default applies)."""
+        return None
 
     def attributes(self) -> dict[str, Any]:
         """Parameters in Toxiproxy's JSON form (times in ms, rates in KB/s)."""

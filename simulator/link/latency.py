@@ -71,6 +71,9 @@ class Latency(Toxic):
         seg.at += delay
         return [seg]
 
+    def mean_delay(self) -> float:
+        return self.latency  # every distribution keeps the configured mean
+
     def attributes(self) -> dict[str, Any]:
         return {
             "latency": ms(self.latency),

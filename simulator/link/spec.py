@@ -24,6 +24,7 @@ from .latency import DISTRIBUTIONS, Distribution, Latency
 from .loss import MSS, GilbertElliott, Loss
 from .outage import Outage, Schedule
 from .units import ParamError
+from .window import Window
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class DirectionSpec:
     limit_data: int | None = None
     timeout: float | None = None
     reset_peer: float | None = None
+    window: int | None = None  # None: the default window (simulator.link.window.WINDOW)
 
     def toxics(self) -> list[tuple[str, Toxic]]:
         """Fresh toxics for one connection, in the order they act."""
@@ -54,7 +56,7 @@ class DirectionSpec:
         if self.timeout is not None:
             out.append(("timeout", Timeout(self.timeout)))
         if self.rate is not None:
-            out.append(("bandwidth", Bandwidth(self.rate, self.burst)))
+            out.append(("bandwidth", Bandwidth(self.rate, self.burst, self.mss)))
         if self.loss or self.gemodel:
             model = None
             if self.gemodel is not None:
@@ -70,6 +72,8 @@ class DirectionSpec:
             out.append(("slow_close", SlowClose(self.slow_close)))
         if self.reset_peer is not None:
             out.append(("reset_peer", ResetPeer(self.reset_peer)))
+        if self.window is not None:
+            out.append(("window", Window(self.window)))
         return out
 
 
@@ -162,6 +166,13 @@ def _gemodel(param: str, value: object) -> tuple[float, float, float, float]:
     return p, r, h, k
 
 
+def _window(param: str, value: object) -> int:
+    size = units.size(param, value)
+    if size <= 0:
+        raise ParamError(param, "a window of at least one byte, such as 64KiB or 3MiB", value)
+    return size
+
+
 def _windows(param: str, value: object) -> tuple[tuple[float, float], ...]:
     expected = 'a list of [start, duration] pairs such as [["30s", "10s"]]'
     if not isinstance(value, list):
@@ -193,6 +204,7 @@ DIRECTION_KEYS: dict[str, Parser] = {
     "limit_data": units.size,
     "timeout": units.duration,
     "reset_peer": units.duration,
+    "window": _window,
 }
 LINK_KEYS: dict[str, Parser] = {
     "outages": _windows,

@@ -1,44 +1,30 @@
 """The link on trio: a :class:`trio.abc.HalfCloseableStream` over any other stream.
 
-Writes go through the ``up`` pipe to the wrapped stream; what the wrapped
-stream yields goes through the ``down`` pipe to the reader. Two small tasks per
-link move bytes on the trio clock, so the same link runs in real time or under
-``MockClock(autojump_threshold=0)``: one sends what is due upstream, one reads the
-wrapped stream. The reader of the link takes what is due downstream itself, waking
-when it is due: no task in between, so a frame costs one task switch fewer, and a held
-connection two tasks fewer (tasks and their cancel scopes were most of a held client's
-memory and of the garbage collector's work).
+Writes go through the ``up`` pipe to the wrapped stream; what the wrapped stream
+yields goes through the ``down`` pipe to the reader. This module is the API the
+application sees (the stream, the toxics, the statistics); :mod:`.delivery` moves the
+bytes on the trio clock, so the same link runs in real time or under
+``MockClock(autojump_threshold=0)``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import math
 import random
-import socket
-import struct
-from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 import trio
 
-from .base import DIRECTIONS, Direction, DirectionStatistics, Env, RttEstimator, Toxic
+from .base import DIRECTIONS, Direction, DirectionStatistics, Toxic
+from .delivery import READ_SIZE, Carrier
 from .outage import Outage, Schedule
-from .pipe import Pipe, min_time
 
-#: Bytes a direction holds before the writer (or the wrapped stream's reader) waits,
-#: about what a socket buffer holds.
-BUFFER = 256 * 1024
+__all__ = ["LINGER", "READ_SIZE", "Link", "LinkReset", "LinkStatistics", "open_link"]
+
 #: Seconds a closed link keeps delivering what was written before the close.
 LINGER = 10.0
-#: Bytes asked of the wrapped stream per read: big reads keep bulk transfers cheap.
-READ_SIZE = 256 * 1024
-#: How early a precise link wakes before a delivery is due: the event loop's
-#: timers have epoll's 1 ms granularity plus a fraction of a ms of wake-up cost.
-SPIN = 0.003
 
 
 class LinkReset(trio.BrokenResourceError):
@@ -55,22 +41,7 @@ class LinkStatistics:
     closed: bool
 
 
-class _Signal:
-    """A wake-up many tasks can wait for; each :meth:`fire` wakes the current waiters."""
-
-    def __init__(self) -> None:
-        self._event = trio.Event()
-
-    def fire(self) -> None:
-        self._event.set()
-        self._event = trio.Event()
-
-    @property
-    def event(self) -> trio.Event:
-        return self._event
-
-
-class Link(trio.abc.HalfCloseableStream):
+class Link(Carrier, trio.abc.HalfCloseableStream):
     """A stream whose bytes cross an emulated link. Use :func:`open_link`.
 
     Toxics can be added and removed while it runs, per direction; each draws
@@ -83,25 +54,7 @@ class Link(trio.abc.HalfCloseableStream):
     def __init__(
         self, inner: trio.abc.Stream, rng: random.Random, *, precise: bool = False
     ) -> None:
-        rtt = RttEstimator()
-        self.inner = inner
-        self.precise = precise
-        self.pipes: dict[Direction, Pipe] = {
-            d: Pipe(Env(d, random.Random(rng.getrandbits(64)), rtt)) for d in DIRECTIONS
-        }
-        # the delivery task: something queued upstream, toxics changed, closing
-        self._deliverer = _Signal()
-        # the user side: room for writers (up); data, a toxic change or room (down)
-        self._user = {d: _Signal() for d in DIRECTIONS}
-        # the reader's wait for data due downstream, whose deadline an arrival can advance
-        self._reading: trio.CancelScope | None = None
-        self._received: deque[bytes] = deque()
-        self._received_bytes = 0
-        self._sending = False  # a task is inside inner.send_all
-        self._finished = False  # the FIN after close went out
-        self._eof = False
-        self._reset = False
-        self._closed = False
+        super().__init__(inner, rng, precise=precise)
         self._cuts = itertools.count(1)
 
     # ------------------------------------------------------------ toxics
@@ -145,136 +98,6 @@ class Link(trio.abc.HalfCloseableStream):
             closed=self._closed,
         )
 
-    # ------------------------------------------------------------ plumbing
-
-    def _fire_all(self) -> None:
-        self._deliverer.fire()
-        for direction in DIRECTIONS:
-            self._user[direction].fire()
-
-    def _earlier(self, wake: float) -> float:
-        """A timer for ``wake``: a precise link wakes :data:`SPIN` early."""
-        return wake - SPIN if self.precise else wake
-
-    async def _spin_until(self, wake: float | None, woken: trio.Event) -> None:
-        """Precise: the last stretch yields to other tasks instead of trusting a
-        millisecond timer (never under a virtual clock: time would stand still)."""
-        while self.precise and wake is not None and not woken.is_set():
-            if trio.current_time() >= wake:
-                return
-            await trio.sleep(0)
-
-    async def _until_due(self) -> None:
-        """Sleep until something is due upstream or a deadline downstream has come,
-        or the deliverer is woken."""
-        now = trio.current_time()
-        wake = min_time(self.pipes["up"].next_wakeup(now), self.pipes["down"].next_deadline())
-        if wake is not None and wake <= now:
-            return
-        woken = self._deliverer.event
-        if wake is None:
-            await woken.wait()
-            return
-        with trio.move_on_at(self._earlier(wake)):
-            await woken.wait()
-        await self._spin_until(wake, woken)
-
-    async def _break(self) -> None:
-        """The connection is reset: both ends see it broken."""
-        if self._reset:
-            return
-        self._reset = True
-        self._fire_all()
-        await _abort(self.inner)
-
-    async def _flush_up(self) -> None:
-        """Send what is due upstream. One sender at a time: the writer's own task
-        when nothing is waiting (the fast path), else the delivery task."""
-        pipe = self.pipes["up"]
-        self._sending = True
-        try:
-            due = pipe.pop_due(trio.current_time())
-            chunks = [seg.data for seg in due if seg.kind == "data"]
-            if chunks:
-                await self.inner.send_all(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-            if any(seg.kind == "fin" for seg in due):
-                if isinstance(self.inner, trio.abc.HalfCloseableStream):
-                    await self.inner.send_eof()
-                if self._closed:
-                    self._finished = True
-                    await self.inner.aclose()
-            if any(seg.kind == "reset" for seg in due):
-                await self._break()
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            await self._break()
-        finally:
-            self._sending = False
-            self._user["up"].fire()  # room in the buffer
-            if pipe.queue:
-                self._deliverer.fire()
-
-    async def _deliver(self) -> None:
-        while not (self._reset or self._finished):
-            await self._until_due()
-            if self.pipes["down"].expired(trio.current_time()):
-                await self._break()
-            elif self._sending:  # the writer is sending; it wakes us if more is queued
-                await self._deliverer.event.wait()
-            else:
-                await self._flush_up()
-
-    def _flush_down(self) -> bool:
-        """Hand what is due downstream to the reader; True if the connection reset."""
-        reset = False
-        due = self.pipes["down"].pop_due(trio.current_time())
-        for seg in due:
-            if seg.kind == "data":
-                if not self._closed:
-                    self._received.append(seg.data)
-                    self._received_bytes += len(seg.data)
-            elif seg.kind == "fin":
-                self._eof = True
-            else:
-                reset = True
-        if due:
-            self._user["down"].fire()
-        return reset
-
-    def _full(self) -> bool:
-        return self.pipes["down"].queued_bytes + self._received_bytes > BUFFER
-
-    async def _read_down(self) -> None:
-        pipe = self.pipes["down"]
-        while not self._reset:
-            while self._full() and not self._reset:
-                await self._user["down"].event.wait()
-            try:
-                data = await self.inner.receive_some(READ_SIZE)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                data = None
-            if data is None:  # the far side reset it
-                pipe.push(trio.current_time(), kind="reset")
-            else:
-                pipe.push(trio.current_time(), bytes(data), "data" if data else "fin")
-            if self._flush_down():  # the fast path: due at once unless a toxic holds it
-                await self._break()
-            elif self._reading is not None and pipe.queue:  # the reader waits: wake it in time
-                wake = pipe.next_wakeup(trio.current_time())
-                if wake is not None:
-                    self._reading.deadline = min(self._reading.deadline, self._earlier(wake))
-            if not data:
-                return
-
-    async def flushed(self) -> None:
-        """Wait until everything written so far has crossed the link (or it was reset)."""
-        while self.pipes["up"].queue and not self._reset:
-            await self._user["up"].event.wait()
-
-    async def _drain(self, linger: float) -> None:
-        """After a close, let what was written reach the far end, for ``linger`` s at most."""
-        with trio.move_on_after(linger):
-            await self.flushed()
-
     # ------------------------------------------------------------ Stream
 
     def _check_writable(self) -> None:
@@ -297,7 +120,8 @@ class Link(trio.abc.HalfCloseableStream):
         await self.wait_send_all_might_not_block()
 
     async def _room_up(self) -> None:
-        while self.pipes["up"].queued_bytes > BUFFER:
+        pipe = self.pipes["up"]
+        while pipe.queued_bytes > pipe.window:
             self._check_writable()
             await self._user["up"].event.wait()
         self._check_writable()
@@ -335,20 +159,6 @@ class Link(trio.abc.HalfCloseableStream):
             await self._until_due_down()
             waited = True
 
-    async def _until_due_down(self) -> None:
-        """Wait until data arrives and is due, or something else changes downstream."""
-        pipe = self.pipes["down"]
-        wake = pipe.next_wakeup(trio.current_time())
-        woken = self._user["down"].event
-        with trio.CancelScope(
-            deadline=math.inf if wake is None else self._earlier(wake)
-        ) as self._reading:
-            try:
-                await woken.wait()
-            finally:
-                self._reading = None
-        await self._spin_until(pipe.next_wakeup(trio.current_time()), woken)
-
     def _take(self, max_bytes: int | None) -> bytes:
         """Whole chunks while they fit in ``max_bytes``; a chunk is split only if it must."""
         was_full = self._full()
@@ -384,15 +194,6 @@ class Link(trio.abc.HalfCloseableStream):
         await trio.lowlevel.checkpoint()
 
 
-async def _abort(stream: trio.abc.Stream) -> None:
-    """Close the wrapped stream at once; a socket sends RST, as a reset connection does."""
-    sock = getattr(stream, "socket", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):  # already gone
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    await trio.aclose_forcefully(stream)
-
-
 @asynccontextmanager
 async def open_link(
     inner: trio.abc.Stream,
@@ -408,9 +209,9 @@ async def open_link(
     ``linger`` seconds before the wrapped stream is closed for good.
 
     ``precise`` is for the real clock, whose timers fire up to ~1.5 ms late
-    (epoll counts whole milliseconds): the link wakes :data:`SPIN` early and
-    yields until the moment comes, at a little CPU per delivery. Leave it off
-    under a virtual clock, where timers are exact.
+    (epoll counts whole milliseconds): the link's deliveries are woken by a
+    timerfd instead (see :mod:`.timer`). Under a virtual clock timers are exact
+    and ``precise`` changes nothing.
     """
     link = Link(inner, rng, precise=precise)
     link.add_all(toxics)

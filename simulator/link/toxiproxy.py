@@ -1,9 +1,10 @@
 """Toxics in Toxiproxy's JSON shape, both ways: what the proxy's control API speaks.
 
 Toxiproxy writes a toxic as ``{"name", "type", "stream", "toxicity",
-"attributes"}`` with times in milliseconds and bandwidth in KB/s. ringlab's
-own toxics (``loss``, ``outage``) and extra attributes (latency
-``distribution``, ``correlation``; bandwidth ``burst``) use the same shape.
+"attributes"}`` with times in milliseconds (the slicer's delay in microseconds)
+and bandwidth in KB/s. ringlab's own toxics (``loss``, ``outage``) and extra
+attributes (latency ``distribution``, ``correlation``; bandwidth ``burst``) use
+the same shape.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .breakers import LimitData, ResetPeer, SlowClose, Timeout
 from .latency import DISTRIBUTIONS, Latency
 from .loss import MSS, GilbertElliott, Loss
 from .outage import Outage, Schedule
+from .slicer import Slicer
 from .units import ParamError
 
 Stream = Literal["upstream", "downstream"]
@@ -61,6 +63,14 @@ class _Attrs:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ParamError(self._param(key), "milliseconds (a number >= 0)", value)
         return float(value) / 1000
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        value = self.attributes.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ParamError(self._param(key), f"a whole number >= {minimum}", value)
+        return value
 
     def number(self, key: str, default: float, minimum: float = 0.0) -> float:
         value = self.attributes.get(key)
@@ -121,6 +131,19 @@ def build(toxic: ToxicDef, shared: dict[str, Schedule] | None = None) -> Toxic:
         return ResetPeer(a.ms("timeout") or 0.0)
     if t == "limit_data":
         return LimitData(int(a.number("bytes", 0)))
+    if t == "slicer":
+        average = a.integer("average_size", 0)
+        if average < 1:  # Toxiproxy recurses forever on 0
+            got = toxic.attributes.get("average_size")
+            raise ParamError(a._param("average_size"), "a whole number >= 1 (bytes)", got)
+        variation = a.integer("size_variation", 0)
+        if variation >= average:
+            raise ParamError(
+                a._param("size_variation"),
+                f"a whole number below average_size ({average})",
+                variation,
+            )
+        return Slicer(average, variation, a.number("delay", 0.0) / 1_000_000)
     if t == "loss":
         model = None
         if (ge := toxic.attributes.get("gemodel")) is not None:
@@ -144,7 +167,7 @@ def build(toxic: ToxicDef, shared: dict[str, Schedule] | None = None) -> Toxic:
         if shared is not None:
             shared[key] = schedule
         return Outage(schedule, a.ms("reset_after", None))
-    known = "latency, bandwidth, slow_close, timeout, reset_peer, limit_data, loss, outage"
+    known = "latency, bandwidth, slow_close, timeout, reset_peer, limit_data, slicer, loss, outage"
     raise ParamError("type", f"a toxic type ({known})", t)
 
 

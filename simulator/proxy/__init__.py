@@ -12,16 +12,20 @@ from dataclasses import dataclass
 from functools import partial
 
 import trio
+from quart_trio import QuartTrio
 
 from server.serve import serve_hypercorn
 
 from ..link.spec import LinkSpec
 from ..link.toxiproxy import from_toxics
 from .api import create_control_app
+from .carry import describe_error
 from .proxies import Connection, Proxy, ProxyError, ProxyServer, split_address
 
 #: The name of the proxy ``--listen``/``--upstream`` create.
 DEFAULT_PROXY = "ringlab"
+#: Seconds the control API's requests under way get to finish when the proxy stops.
+CONTROL_GRACE = 1.0
 
 
 @dataclass
@@ -49,6 +53,16 @@ async def serve_proxy(
 ) -> None:
     """Run proxies (and the control API) until ``shutdown_trigger`` returns."""
     stopping = trio.Event()
+    control_scope = trio.CancelScope()
+
+    async def serve_control(
+        app: QuartTrio, host: str, port: int, task_status: trio.TaskStatus[str]
+    ) -> None:
+        with control_scope:
+            await serve_hypercorn(
+                app, host, port, shutdown_trigger=stopping.wait, task_status=task_status
+            )
+
     async with trio.open_nursery() as nursery:
         server = ProxyServer(nursery, random.Random(seed), log)
         if listen is not None and upstream is not None:
@@ -58,14 +72,19 @@ async def serve_proxy(
         if control is not None:
             host, port = split_address(control)
             app = create_control_app(server)
-            control_url = await nursery.start(
-                partial(serve_hypercorn, app, host, port, shutdown_trigger=stopping.wait)
-            )
+            try:
+                control_url = await nursery.start(serve_control, app, host, port)
+            except* OSError as group:  # Hypercorn's bind, inside its nurseries
+                message = f"control API: cannot listen on {control}: {describe_error(group)}"
+                raise ProxyError(409, message) from None
         task_status.started(RunningProxy(server, control_url))
         await shutdown_trigger()
         stopping.set()  # Hypercorn closes the control API gracefully...
         for proxy in list(server.proxies.values()):
             server.delete(proxy.name)  # ...and the proxies drop their connections
+        # A request under way gets its answer, but an idle keep-alive connection (a test
+        # suite's HTTP client) must not hold Ctrl-C for Hypercorn's graceful timeout (5 s).
+        control_scope.deadline = trio.current_time() + CONTROL_GRACE
 
 
 @asynccontextmanager

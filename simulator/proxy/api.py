@@ -2,7 +2,7 @@
 
 Toxiproxy's endpoints and JSON shapes (``/proxies``, ``/populate``,
 ``/proxies/{name}``, ``/proxies/{name}/toxics[/{toxic}]``, ``/reset``,
-``/version``) so its client libraries drive it unchanged; ringlab adds
+``/version``, ``/metrics``) so its client libraries drive it unchanged; ringlab adds
 ``/ringlab/connections`` (live connections with link statistics) and cuts
 (``/ringlab/connections/{id}/cut``, ``/ringlab/proxies/{name}/cut``).
 """
@@ -19,14 +19,18 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from ..link.toxiproxy import ToxicDef, describe
-from .proxies import Connection, Proxy, ProxyError, ProxyServer
+from .metrics import CONTENT_TYPE
+from .proxies import Connection, Proxy, ProxyError, ProxyServer, ProxySetting
 
 
 class ProxyBody(msgspec.Struct):
-    name: str
-    upstream: str
+    name: str = ""
+    upstream: str = ""
     listen: str = "127.0.0.1:0"
-    enabled: bool = True
+    enabled: bool | None = None  # Toxiproxy's populate takes null as true
+
+    def setting(self) -> ProxySetting:
+        return ProxySetting(self.name, self.upstream, self.listen, self.enabled is not False)
 
 
 class ProxyUpdate(msgspec.Struct):
@@ -88,9 +92,23 @@ def create_control_app(server: ProxyServer) -> QuartTrio:
     async def proxy_error(exc: ProxyError) -> Response:
         return _json({"error": str(exc), "status": exc.status}, exc.status)
 
+    @app.before_request
+    async def stop_browsers() -> Response | None:
+        # As Toxiproxy: a web page must not drive the proxy (a cross-site POST from any
+        # page could otherwise point a proxy anywhere); scripts and clients are not browsers.
+        if request.headers.get("User-Agent", "").startswith("Mozilla/"):
+            return Response("User agent not allowed\n", status=403, content_type="text/plain")
+        return None
+
     @app.get("/version")
     async def get_version() -> Response:
-        return Response(version("ringlab"), content_type="text/plain")
+        # Toxiproxy 2.6+ answers JSON; its clients return the body as it is
+        body = json.dumps({"version": version("ringlab")}) + "\n"
+        return Response(body, content_type="application/json;charset=utf-8")
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(server.metrics.render(server.proxies), content_type=CONTENT_TYPE)
 
     @app.get("/proxies")
     async def list_proxies() -> Response:
@@ -98,19 +116,19 @@ def create_control_app(server: ProxyServer) -> QuartTrio:
 
     @app.post("/proxies")
     async def create_proxy() -> Response:
-        body = await _body(ProxyBody)
-        proxy = await server.create(body.name, body.listen, body.upstream, body.enabled)
+        s = (await _body(ProxyBody)).setting()
+        proxy = await server.create(s.name, s.listen, s.upstream, s.enabled)
         return _json(proxy_json(proxy), 201)
 
     @app.post("/populate")
     async def populate() -> Response:
         bodies = await _body(list[ProxyBody])
-        out = []
-        for body in bodies:
-            if body.name in server.proxies:
-                server.delete(body.name)
-            out.append(await server.create(body.name, body.listen, body.upstream, body.enabled))
-        return _json({"proxies": [proxy_json(p) for p in out]}, 201)
+        done, error = await server.populate([body.setting() for body in bodies])
+        proxies = [proxy_json(p) for p in done]
+        if error is not None:  # Toxiproxy answers the error with the proxies done before it
+            reply = {"error": str(error), "status": error.status, "proxies": proxies}
+            return _json(reply, error.status)
+        return _json({"proxies": proxies}, 201)
 
     @app.get("/proxies/<name>")
     async def get_proxy(name: str) -> Response:
@@ -126,7 +144,7 @@ def create_control_app(server: ProxyServer) -> QuartTrio:
 
     @app.delete("/proxies/<name>")
     async def delete_proxy(name: str) -> Response:
-        server.delete(name)
+        server.delete(name)  # closes the listener before it returns: then the answer
         return Response("", status=204)
 
     @app.get("/proxies/<name>/toxics")

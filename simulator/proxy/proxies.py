@@ -3,76 +3,52 @@
 Each accepted connection gets a fresh :class:`~simulator.link.Link` around
 its upstream socket, built from the proxy's toxics with its own seeded
 generator. Toxics added, changed or removed later reach live connections too,
-as in Toxiproxy.
+as in Toxiproxy. Creating, replacing, disabling and deleting proxies follow
+Toxiproxy's ``proxy.go`` and ``proxy_collection.go``; carrying a connection is in
+:mod:`.carry`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import random
 import socket
-import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 
 import trio
 
-from ..link import Link, LinkReset, LinkStatistics, open_link
-from ..link.outage import Schedule
-from ..link.stream import READ_SIZE
 from ..link.toxiproxy import ToxicDef, build
+from .carry import describe_error, serve_connections
+from .metrics import ProxyMetrics
+from .model import (
+    Connection,
+    Proxy,
+    ProxyError,
+    format_address,
+    resolve,
+    split_address,
+)
 
-#: Seconds a closing connection keeps delivering what is still crossing the link.
-LINGER = 5.0
-
-
-class ProxyError(Exception):
-    """A control request that cannot be done; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def split_address(address: str) -> tuple[str, int]:
-    """``"127.0.0.1:8000"`` -> ``("127.0.0.1", 8000)``; raises ValueError."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"expected host:port, got {address!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-@dataclass
-class Connection:
-    """One client connection through a proxy."""
-
-    id: int
-    proxy: str
-    client: str
-    opened: float
-    link: Link
-    scope: trio.CancelScope
-    applied: set[str] = field(default_factory=set)  # toxics this connection drew
-    shared: dict[str, Schedule] = field(default_factory=dict)
-    rng: random.Random = field(default_factory=random.Random)
-
-    def statistics(self) -> LinkStatistics:
-        return self.link.statistics()
+__all__ = [
+    "Connection",
+    "Proxy",
+    "ProxyError",
+    "ProxyServer",
+    "ProxySetting",
+    "format_address",
+    "split_address",
+]
 
 
-@dataclass
-class Proxy:
-    """A listen address, an upstream and the toxics its connections get."""
+@dataclass(frozen=True)
+class ProxySetting:
+    """A proxy as ``POST /populate`` lists it."""
 
     name: str
-    listen: str
     upstream: str
+    listen: str = "127.0.0.1:0"
     enabled: bool = True
-    toxics: dict[str, ToxicDef] = field(default_factory=dict)
-    connections: dict[int, Connection] = field(default_factory=dict)
-    scope: trio.CancelScope | None = None  # the accept loop, while enabled
 
 
 class ProxyServer:
@@ -87,8 +63,12 @@ class ProxyServer:
         self.nursery = nursery
         self.rng = rng
         self.log = log
+        self.metrics = ProxyMetrics()
         self.proxies: dict[str, Proxy] = {}
         self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        return next(self._ids)
 
     # ------------------------------------------------------------ proxies
 
@@ -100,19 +80,65 @@ class ProxyServer:
         enabled: bool = True,
         toxics: list[ToxicDef] | None = None,
     ) -> Proxy:
+        """A new proxy (409 if the name is taken), listening if ``enabled``."""
         if not name:
-            raise ProxyError(400, "a proxy needs a name")
+            raise ProxyError(400, "missing required field: name")
+        if not upstream:
+            raise ProxyError(400, "missing required field: upstream")
         if name in self.proxies:
             raise ProxyError(409, f"proxy {name} already exists")
-        _checked(upstream, "upstream")
-        proxy = Proxy(name, _checked(listen, "listen"), upstream, enabled=False)
-        for toxic in toxics or []:
+        proxy = await self._new(name, listen, upstream, enabled, toxics or [])
+        self.proxies[name] = proxy
+        return proxy
+
+    async def _new(
+        self, name: str, listen: str, upstream: str, enabled: bool, toxics: list[ToxicDef]
+    ) -> Proxy:
+        proxy = Proxy(name, _checked(listen, "listen"), _checked(upstream, "upstream"))
+        for toxic in toxics:
             _validate(toxic)
             proxy.toxics[toxic.name] = toxic
         if enabled:
             await self._start(proxy)
-        self.proxies[name] = proxy
         return proxy
+
+    async def populate(self, settings: list[ProxySetting]) -> tuple[list[Proxy], ProxyError | None]:
+        """Toxiproxy's ``/populate``: create each proxy, or replace the one of that name
+        if its listen address or upstream differ; an identical one is left alone, with
+        its toxics, connections and enabled state. Stops at the first error and returns
+        it with the proxies done so far, as Toxiproxy does."""
+        for i, s in enumerate(settings, 1):  # all checked before any is created
+            for value, what in ((s.name, "name"), (s.upstream, "upstream")):
+                if not value:
+                    raise ProxyError(400, f"missing required field: {what} at proxy {i}")
+            _checked(s.listen, f"proxy {i}: listen")
+            _checked(s.upstream, f"proxy {i}: upstream")
+        done: list[Proxy] = []
+        for s in settings:
+            try:
+                done.append(await self._add_or_replace(s))
+            except ProxyError as exc:
+                return done, exc
+        return done, None
+
+    async def _add_or_replace(self, s: ProxySetting) -> Proxy:
+        existing = self.proxies.get(s.name)
+        if existing is not None:
+            if not await self._differs(existing, s.listen, s.upstream):
+                return existing
+            self._stop(existing)  # its listen address may be the new one's
+        proxy = await self._new(s.name, s.listen, s.upstream, s.enabled, [])
+        self.proxies[s.name] = proxy  # only once it listens: a failure leaves the old one
+        return proxy
+
+    async def _differs(self, proxy: Proxy, listen: str, upstream: str) -> bool:
+        """Toxiproxy's ``Differs``: the listen address once resolved, or the upstream."""
+        try:
+            ip, port = await resolve(listen)
+        except OSError as exc:
+            message = f"listen: cannot resolve {listen}: {describe_error(exc)}"
+            raise ProxyError(400, message) from None
+        return proxy.listen != format_address((ip, port)) or proxy.upstream != upstream
 
     def get(self, name: str) -> Proxy:
         try:
@@ -128,54 +154,62 @@ class ProxyServer:
         listen: str | None = None,
         upstream: str | None = None,
     ) -> Proxy:
+        """Toxiproxy's ``Update``: a new listen address or upstream restarts the proxy
+        (its connections are closed); ``enabled`` starts or stops it."""
         proxy = self.get(name)
-        restart = proxy.enabled and (listen not in (None, proxy.listen) or enabled is False)
-        if restart:
+        listen = proxy.listen if listen is None else _checked(listen, "listen")
+        upstream = proxy.upstream if upstream is None else _checked(upstream, "upstream")
+        enabled = proxy.enabled if enabled is None else enabled
+        if await self._differs(proxy, listen, upstream):
             self._stop(proxy)
-        if listen is not None:
-            proxy.listen = _checked(listen, "listen")
-        if upstream is not None:
-            proxy.upstream = _checked(upstream, "upstream")
-        if (enabled or (enabled is None and restart)) and not proxy.enabled:
+            proxy.listen, proxy.upstream = listen, upstream
+        if enabled and not proxy.enabled:
             await self._start(proxy)
+        elif not enabled:
+            self._stop(proxy)
         return proxy
 
     def delete(self, name: str) -> None:
+        """Stop the proxy (its listener is closed on return) and forget it."""
         self._stop(self.get(name))
         del self.proxies[name]
 
     async def reset(self) -> None:
         """Toxiproxy's ``/reset``: every proxy enabled, every toxic removed."""
-        for proxy in self.proxies.values():
-            for toxic_name in list(proxy.toxics):
-                self.remove_toxic(proxy.name, toxic_name)
+        for proxy in list(self.proxies.values()):
             if not proxy.enabled:
                 await self._start(proxy)
+            for toxic_name in list(proxy.toxics):
+                self.remove_toxic(proxy.name, toxic_name)
 
     async def _start(self, proxy: Proxy) -> None:
-        host, port = split_address(proxy.listen)
         try:
-            listeners = await trio.open_tcp_listeners(port, host=host)
+            ip, port = await resolve(proxy.listen)
+            # one socket on one address, as Go's net.Listen: "localhost:0" bound on both
+            # ::1 and 127.0.0.1 would get two ports, and the API can show only one
+            (listener,) = await trio.open_tcp_listeners(port, host=ip)
         except OSError as exc:
-            raise ProxyError(409, f"cannot listen on {proxy.listen}: {exc.strerror}") from None
-        bound = listeners[0].socket.getsockname()
-        proxy.listen = f"{bound[0]}:{bound[1]}"
+            status = 400 if isinstance(exc, socket.gaierror) else 409
+            message = f"cannot listen on {proxy.listen}: {describe_error(exc)}"
+            raise ProxyError(status, message) from None
+        proxy.listener = listener.socket
+        proxy.listen = format_address(listener.socket.getsockname())
         proxy.scope = trio.CancelScope()
         proxy.enabled = True
-
-        async def accept_loop(scope: trio.CancelScope = proxy.scope) -> None:
-            with scope:
-                await trio.serve_listeners(partial(self._carry, proxy), listeners)
-
-        self.nursery.start_soon(accept_loop)
+        self.nursery.start_soon(serve_connections, self, proxy, listener.socket, proxy.scope)
 
     def _stop(self, proxy: Proxy) -> None:
-        """Stop listening and drop every connection (Toxiproxy's disable)."""
+        """Stop listening and close every connection, before returning (Toxiproxy's
+        ``stop``): a connect after it is refused, not accepted and then reset."""
+        if proxy.listener is not None:
+            proxy.listener.close()
+            proxy.listener = None
         if proxy.scope is not None:
             proxy.scope.cancel()
             proxy.scope = None
-        for conn in list(proxy.connections.values()):
-            conn.scope.cancel()
+        for conn in proxy.connections.values():
+            conn.close_now()
+        proxy.connections.clear()
         proxy.enabled = False
 
     # ------------------------------------------------------------ toxics
@@ -187,7 +221,7 @@ class ProxyServer:
         _validate(toxic)
         proxy.toxics[toxic.name] = toxic
         for conn in proxy.connections.values():
-            self._apply(conn, toxic)
+            self.apply(conn, toxic)
         return toxic
 
     def get_toxic(self, name: str, toxic_name: str) -> ToxicDef:
@@ -204,7 +238,11 @@ class ProxyServer:
             raise ProxyError(400, "attributes: expected an object")
         attributes.update(new_attrs)
         toxicity = changes.get("toxicity", old.toxicity)
-        if not isinstance(toxicity, int | float) or not 0 <= toxicity <= 1:
+        if (
+            isinstance(toxicity, bool)
+            or not isinstance(toxicity, int | float)
+            or not 0 <= toxicity <= 1
+        ):
             raise ProxyError(400, "toxicity: expected a number from 0 to 1")
         toxic = ToxicDef(old.type, old.name, old.stream, float(toxicity), attributes)
         _validate(toxic)
@@ -213,24 +251,31 @@ class ProxyServer:
         for conn in proxy.connections.values():
             conn.link.remove(toxic.direction, toxic_name)
             conn.applied.discard(toxic_name)
-            self._apply(conn, toxic)
+            self.apply(conn, toxic)
         return toxic
 
     def remove_toxic(self, name: str, toxic_name: str) -> None:
+        """Remove a toxic from the proxy and its connections. A connection that had a
+        ``timeout`` toxic is closed, as Toxiproxy's cleanup of that toxic does: the data
+        it dropped is gone, so the stream could not go on."""
         toxic = self.get_toxic(name, toxic_name)
         proxy = self.get(name)
         del proxy.toxics[toxic_name]
-        for conn in proxy.connections.values():
+        for conn_id, conn in list(proxy.connections.items()):
+            if toxic.type == "timeout" and toxic_name in conn.applied:
+                conn.close_now()
+                del proxy.connections[conn_id]
+                continue
             conn.link.remove(toxic.direction, toxic_name)
             conn.applied.discard(toxic_name)
 
-    def _apply(self, conn: Connection, toxic: ToxicDef) -> None:
+    def apply(self, conn: Connection, toxic: ToxicDef) -> None:
         """Put a toxic on one connection, if its toxicity draw says so."""
         if toxic.toxicity >= 1 or conn.rng.random() < toxic.toxicity:
             conn.link.add(toxic.direction, toxic.name, build(toxic, conn.shared))
             conn.applied.add(toxic.name)
 
-    # ------------------------------------------------------------ cuts
+    # ------------------------------------------------------------ connections
 
     def connection(self, conn_id: int) -> Connection:
         for proxy in self.proxies.values():
@@ -240,78 +285,6 @@ class ProxyServer:
 
     def connections(self) -> list[Connection]:
         return [c for p in self.proxies.values() for c in p.connections.values()]
-
-    # ------------------------------------------------------------ carrying bytes
-
-    async def _carry(self, proxy: Proxy, client: trio.SocketStream) -> None:
-        conn_id = next(self._ids)
-        peer = "{}:{}".format(*client.socket.getpeername()[:2])
-        host, port = split_address(proxy.upstream)
-        try:
-            upstream = await trio.open_tcp_stream(host, port)
-        except OSError as exc:
-            self.log(f"#{conn_id} {peer} -> {proxy.upstream}: upstream refused ({exc.strerror})")
-            _abort(client)
-            return
-        rng = random.Random(self.rng.getrandbits(64))
-        async with open_link(upstream, rng, linger=LINGER, precise=True) as link:
-            conn = Connection(
-                conn_id, proxy.name, peer, trio.current_time(), link, trio.CancelScope(), rng=rng
-            )
-            for toxic in proxy.toxics.values():
-                self._apply(conn, toxic)
-            proxy.connections[conn_id] = conn
-            self.log(f"#{conn_id} open   {peer} -> {proxy.upstream} ({proxy.name})")
-            try:
-                with conn.scope:
-                    async with trio.open_nursery() as nursery:
-                        nursery.start_soon(_pump_up, client, link, nursery.cancel_scope)
-                        nursery.start_soon(_pump_down, link, client, nursery.cancel_scope)
-            finally:
-                proxy.connections.pop(conn_id, None)
-                self.log(f"#{conn_id} closed {_summary(conn)}")
-                with trio.CancelScope(shield=True):
-                    await trio.aclose_forcefully(client)
-
-
-async def _pump_up(client: trio.SocketStream, link: Link, scope: trio.CancelScope) -> None:
-    """Client -> upstream through the link; a client's reset resets the link's far side."""
-    try:
-        while data := await client.receive_some(READ_SIZE):
-            await link.send_all(data)
-        await link.send_eof()
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
-        scope.cancel()
-
-
-async def _pump_down(link: Link, client: trio.SocketStream, scope: trio.CancelScope) -> None:
-    """Upstream -> client through the link; a reset on the link resets the client."""
-    try:
-        while data := await link.receive_some(READ_SIZE):
-            await client.send_all(data)
-        await client.send_eof()
-    except LinkReset:
-        _abort(client)
-        scope.cancel()
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
-        scope.cancel()
-
-
-def _abort(stream: trio.SocketStream) -> None:
-    """Close with RST, as a reset connection does."""
-    with contextlib.suppress(OSError):
-        stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    stream.socket.close()
-
-
-def _summary(conn: Connection) -> str:
-    s = conn.statistics()
-    seconds = trio.current_time() - conn.opened
-    text = (
-        f"after {seconds:.1f} s: up {s.up.bytes:,} B, down {s.down.bytes:,} B, "
-        f"{s.up.stalls + s.down.stalls} stalls, {max(s.up.outages, s.down.outages)} outages"
-    )
-    return text + (", reset" if s.reset else "")
 
 
 def _checked(address: str, what: str) -> str:

@@ -1,7 +1,6 @@
 """The Operator Console and the visitor widget in Chromium, against the real server."""
 
 import json
-import shutil
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,6 @@ from server.app import ServerConfig
 from server.limits import Limits
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "console_tabs.json"
-DOCS = Path(__file__).parent.parent.parent / "docs"
 
 
 def test_tab_state_vectors_pass_in_the_js_module(server, new_page):
@@ -58,9 +56,7 @@ def test_call_rings_both_one_accepts_the_other_tab_says_taken(server, new_page, 
         expect(v.get_by_test_id("widget-history").locator("li")).to_have_count(2 * i + 2)
     expected = [x for i in range(3) for x in (f"Visitor: visitor {i}", f"Bob: operator {i}")]
     expect(b.get_by_test_id("history").locator("li")).to_have_text(expected)
-    b.screenshot(path=shots / "console-chat.png")
-    if not (DOCS / "console.png").exists():  # the README's picture; delete it to refresh
-        shutil.copy(shots / "console-chat.png", DOCS / "console.png")
+    b.screenshot(path=shots / "console-chat.png")  # the README's: docs_screenshots.py
     b.get_by_test_id("tab-x").click()
     expect(v.get_by_test_id("widget-ended")).to_be_visible()
     expect(b.get_by_test_id("tab")).to_have_count(0)

@@ -285,9 +285,11 @@ export function describeError(error, frame = {}) {
     case "internal":
       return "the server failed; try again";
     case "not_found":
-      return `${the} no longer exists`;
+      return what === "visitor" ? "this visitor has left the site" : `${the} no longer exists`;
     case "illegal_state": {
       const state = (/in state '(\w+)'/.exec(message) || [])[1];
+      if (what === "visitor" && state === "chatting") return "this visitor is already chatting";
+      if (what === "visitor" && state === "busy") return "this visitor is already invited or calling";
       if (what === "call" && state === "accepted") return "another operator took this call";
       if (what === "call" && state === "abandoned") return "the visitor hung up";
       return `${the} has already ended`;

@@ -4,12 +4,18 @@
 
 import { Client, describeError, logOut, loginForm } from "./client.js";
 import {
-  bindCompose, bindView, merged, render, renderVisitors, setConnection, showStatus, visibleTabs,
+  announce, bindCompose, bindView, merged, render, renderVisitors, setConnection, showStatus,
+  visibleTabs, visitorName,
 } from "./consoleview.js";
 import { step } from "./tabstate.js";
 
 const $ = (id) => document.getElementById(id);
 const REMOVE_AFTER = 4000; // ms a tab that explains itself stays ("taken", ...)
+const CLOCK_EVERY = 20000; // ms between redraws of the visitors' time on the site
+const POLICY_HINT = {
+  confirm: "The tab rings until the server confirms your Accept.",
+  optimistic: "The ring stops as soon as you click Accept.",
+};
 
 const ui = {
   client: null,
@@ -19,6 +25,8 @@ const ui = {
   roomTab: new Map(), // room id -> tab key
   active: null, // key of the shown tab
   visitors: new Map(),
+  visitorNotes: new Map(), // visitor id -> what inviting it did ("Invitation sent", why not)
+  order: 0, // events (joined, left) in the order they came
   operators: new Map(),
   ringer: null,
   stopped: false, // the client stopped for good (logged out, taken over)
@@ -31,8 +39,9 @@ function tabFor(key, info) {
   let tab = ui.tabs.get(key);
   if (!tab) {
     tab = { key, state: "none", sounding: false, room: null, call: null, info, history: [],
-            unread: false, notice: null, refusal: null, typing: null, ended: false,
-            removed: false, sending: [], composeError: null };
+            unread: false, notice: null, refusal: null, typing: {}, ended: false,
+            removed: false, sending: [], composeError: null, draft: "", typingSent: false,
+            focusInput: false };
     ui.tabs.set(key, tab);
   }
   if (info) tab.info = { ...tab.info, ...info, visitor: merged(tab.info && tab.info.visitor, info.visitor) };
@@ -72,6 +81,7 @@ function perform(tab, effect) {
     case "send_accept": {
       const frame = { type: "accept", call: tab.call };
       tab.notice = null;
+      tab.focusInput = true; // once the chat opens, the message box has the focus
       ui.client.request(frame).catch(refused(tab, "Could not accept", frame, "accept_failed"));
       ui.active = tab.key;
       break;
@@ -82,6 +92,7 @@ function perform(tab, effect) {
     case "send_join": {
       const frame = { type: "join", room: tab.room };
       tab.notice = null;
+      tab.focusInput = true;
       ui.client.request(frame).catch(refused(tab, "Could not join", frame, "join_failed"));
       ui.active = tab.key;
       break;
@@ -111,7 +122,7 @@ function perform(tab, effect) {
       break;
     case "end_chat":
       tab.ended = true;
-      tab.typing = null;
+      tab.typing = {};
       break;
     default:
       break;
@@ -184,7 +195,7 @@ function snapshot(ev) {
   ]);
   for (const tab of [...ui.tabs.values()]) {
     if (!named.has(tab.key)) fire(tab, { type: "gone" });
-    tab.typing = null;
+    tab.typing = {};
   }
   renderVisitors();
 }
@@ -227,15 +238,17 @@ function onEvent(ev) {
       if (!tab) break;
       if (!tab.history.some((m) => m.kind === "message" && m.n === ev.n)) {
         tab.history.push(historyItem(ev));
-        tab.history.sort((a, b) => (a.n || 0) - (b.n || 0));
       }
-      if (ev.from.role === "visitor") tab.typing = null;
+      delete tab.typing[ev.from.id]; // a message ends its writer's typing notice
       if (ui.active !== tab.key) tab.unread = true;
       break;
     }
     case "typing": {
       const tab = roomTabOf(ev.room);
-      if (tab && ev.from.id !== (ui.me && ui.me.id)) tab.typing = ev.on ? ev.from.name : null;
+      if (tab && ev.from.id !== (ui.me && ui.me.id)) {
+        if (ev.on && !tab.ended) tab.typing[ev.from.id] = ev.from.name;
+        else delete tab.typing[ev.from.id];
+      }
       break;
     }
     case "participant_joined":
@@ -243,7 +256,10 @@ function onEvent(ev) {
       const tab = roomTabOf(ev.room);
       if (tab && ev.who.id !== ui.me.id) {
         const verb = ev.type === "participant_joined" ? "joined" : "left";
-        tab.history.push({ kind: "event", text: `${ev.who.name} ${verb} the chat` });
+        // After the last message this console has: where it came in the server's stream.
+        const after = Math.max(0, ...tab.history.filter((m) => m.kind === "message").map((m) => m.n));
+        tab.history.push({ kind: "event", text: `${ev.who.name} ${verb} the chat`, after, order: ++ui.order });
+        if (ev.type === "participant_left") delete tab.typing[ev.who.id]; // gone: not typing
       }
       break;
     }
@@ -261,8 +277,15 @@ function onEvent(ev) {
       break;
     case "visitor_left":
       ui.visitors.delete(ev.visitor);
+      ui.visitorNotes.delete(ev.visitor);
       renderVisitors();
       break;
+    case "invitation_result": {
+      const words = { accepted: "accepted your invitation", declined: "declined your invitation",
+                      cancelled: "invitation cancelled" };
+      noteVisitor(ev.visitor, words[ev.result] || ev.result);
+      break;
+    }
     case "closed":
       ui.stopped = true; // nothing rings at a console that cannot answer
       if (ev.code === 4401) logout();
@@ -289,13 +312,34 @@ const actions = {
     }
     render();
   },
+  /** Invite a visitor on the site; what came of it is said in its row ("Invitation
+   * sent", or why not: already chatting, already invited or calling, gone). */
   inviteVisitor(visitor) {
-    ui.client.request({ type: "invite_visitor", visitor, text: "Hello! Can I help you?" }).catch(() => {});
+    const chatting = visibleTabs().some((t) => t.state === "active" && !t.ended
+      && t.info && t.info.visitor && t.info.visitor.id === visitor);
+    if (chatting) {
+      noteVisitor(visitor, "already chatting with you");
+      return;
+    }
+    const frame = { type: "invite_visitor", visitor, text: "Hello! Can I help you?" };
+    noteVisitor(visitor, "inviting…");
+    ui.client.request(frame).then(
+      () => noteVisitor(visitor, "invitation sent"),
+      (error) => noteVisitor(visitor, `not invited: ${describeError(error, frame)}`),
+    );
   },
   inviteOperator(room, operator) {
     ui.client.request({ type: "invite_operator", room, operator }).catch(() => {});
   },
 };
+
+function noteVisitor(visitor, words) {
+  if (!ui.visitors.has(visitor)) return;
+  const text = words[0].toUpperCase() + words.slice(1);
+  ui.visitorNotes.set(visitor, text);
+  renderVisitors();
+  announce(`${visitorName(visitor)}: ${text}`);
+}
 
 // ------------------------------------------------------------------ start
 
@@ -323,10 +367,23 @@ async function logout() {
 function init() {
   bindView(ui, actions);
   $("policy").value = ui.policy;
+  $("policy-hint").textContent = POLICY_HINT[ui.policy];
   $("policy").addEventListener("change", () => {
     ui.policy = $("policy").value;
+    $("policy-hint").textContent = POLICY_HINT[ui.policy];
     localStorage.setItem("ringlab.policy", ui.policy);
   });
+  // Narrow screens: the sidebar folds under its button, so the chat keeps the width.
+  $("menu").addEventListener("click", () => {
+    const open = $("menu").getAttribute("aria-expanded") !== "true";
+    $("menu").setAttribute("aria-expanded", String(open));
+    $("side").classList.toggle("open", open);
+  });
+  setInterval(() => { // the visitors' time on the site goes on
+    if (!ui.client) return;
+    renderVisitors();
+    render();
+  }, CLOCK_EVERY);
   $("mute").addEventListener("change", () => ui.ringer.update());
   loginForm(start);
   $("logout").addEventListener("click", (e) => { e.preventDefault(); logout(); });

@@ -75,7 +75,7 @@ const views = {
       } catch (err) { result.replaceChildren(status(err.message, false)); }
     });
     view.replaceChildren(el("h1", {}, "Operators"),
-      table(["Name", "Login", "", "Status", ""], rows), form, result);
+      table(["Name", "Login", "Role", "Status", "Actions"], rows), form, result);
   },
 
   async buttons(view) {
@@ -111,9 +111,12 @@ const views = {
       el("label", {}, "Ring timeout (seconds)", el("input", { name: "ring_timeout", type: "number", min: "1", value: String(settings.ring_timeout) })),
       el("label", {}, "Max concurrent chats per operator", el("input", { name: "max_chats", type: "number", min: "1", value: String(settings.max_chats) })),
       el("label", {}, "Visitor-id binding",
-        el("select", { name: "binding" },
-          el("option", { value: "legacy" }, "legacy: a second page with the same visitor id joins that visitor"),
-          el("option", { value: "strict" }, "strict: a second page gets a fresh visitor id"))),
+        el("select", { name: "binding", "aria-describedby": "binding-hint" },
+          el("option", { value: "legacy" }, "legacy"),
+          el("option", { value: "strict" }, "strict"))),
+      el("p", { id: "binding-hint", class: "hint" },
+        "legacy: a second page with the same visitor id joins that visitor. ",
+        "strict: a second page gets a fresh visitor id."),
       el("button", { type: "submit" }, "Save"));
     form.elements.binding.value = settings.binding;
     form.addEventListener("submit", async (e) => {
@@ -147,7 +150,7 @@ const views = {
       ? el("button", { data: { testid: "older-transcripts" }, onclick: () => views.transcripts(view, page.next) }, "Older chats")
       : "";
     view.replaceChildren(el("h1", {}, "Transcripts"),
-      table(["Opened", "Visitor", "Operators", "Messages", "Ended", ""], rows), older, shown);
+      table(["Opened", "Visitor", "Operators", "Messages", "Ended", "Transcript"], rows), older, shown);
   },
 
   async offline(view) {

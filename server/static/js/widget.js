@@ -7,12 +7,13 @@
 // The chat lives as long as the browser tab stays on the site, not as long as one page:
 // the page instance, its session (resume token, last seq), the requests without an
 // answer and what the window shows are kept for the tab (sessionStorage), and the next
-// page of the site resumes the session. Only an explicit end (X), or the grace period
-// running out after the visitor left the site, ends the chat: no bye on pagehide.
+// page of the site resumes the session. Only an explicit, confirmed end (End chat), or the
+// grace period running out after the visitor left the site, ends the chat: no bye on
+// pagehide. The window's X (and Escape) only minimise it.
 
 import { Client, describeError } from "./client.js";
 import { randomHex } from "./dom.js";
-import { createView } from "./widgetview.js";
+import { calling, chatting, createView } from "./widgetview.js";
 
 const params = new URL(import.meta.url).searchParams;
 const ACCOUNT = params.get("account");
@@ -47,13 +48,14 @@ const w = {
   room: model.room || null,
   messages: new Map((model.messages || []).map((m) => [m.n, m])), // n -> message
   notices: model.notices || [],
-  typing: null,
+  typing: {}, // who is typing: party id -> name
   invitation: model.invitation || null,
   ended: model.ended || false,
   leaveMessage: model.leaveMessage || false,
   sent: model.sent || false,
   open: model.open || false,
   missed: model.missed || null, // the missed call the window was opened for
+  confirmEnd: false, // asking whether to end the chat
   inputError: null,
   callError: null,
   leaveError: null,
@@ -91,7 +93,7 @@ function track(frame) {
     case "send":
       sent.catch((error) => {
         // Refused: say so and give the text back; never swallowed.
-        w.notices.push(`Not sent: ${failed(error)}`);
+        notice(`Not sent: ${failed(error)}`);
         view.giveBack(frame.text);
       });
       break;
@@ -129,22 +131,60 @@ function hangUp() {
   w.callState = null;
   w.open = false;
   render();
+  view.focus("button");
+}
+
+/** A notice in the chat, after the last message the widget has (its place in the
+ * server's stream of events). */
+function notice(text) {
+  const after = Math.max(0, ...[...w.messages.keys()]);
+  const order = Math.max(0, ...w.notices.map((n) => n.order || 0)) + 1;
+  w.notices.push({ text, after, order });
 }
 
 const act = {
   button() {
+    const wasOpen = w.open;
     w.open = true;
-    const calling = w.call && w.callState === "ringing";
-    const chatting = w.room && !w.ended;
-    if (w.available && !chatting && !calling) placeCall();
-    else w.leaveMessage = !w.available && !chatting;
+    if (w.available && !chatting(w) && !calling(w)) placeCall();
+    else if (!chatting(w) && !calling(w)) w.leaveMessage = !w.available;
+    // while a call waits, the window says whether anyone is there and what to do
     render();
+    if (!wasOpen) view.focus("window");
   },
-  close() {
-    if (w.room && !w.ended) track({ type: "close", room: w.room });
-    else if (w.call && w.callState === "ringing") hangUp();
+  /** X and Escape: the window goes, the chat (or the call) goes on. */
+  minimise() {
     w.open = false;
+    w.confirmEnd = false;
     render();
+    view.focus("button");
+  },
+  endChat() {
+    w.confirmEnd = true;
+    render();
+    view.focus("keep");
+  },
+  confirmEnd() {
+    w.confirmEnd = false;
+    if (chatting(w)) track({ type: "close", room: w.room });
+    render();
+    view.focus("window");
+  },
+  keepChatting() {
+    w.confirmEnd = false;
+    render();
+    view.focus("window");
+  },
+  /** Nobody is there while the call waits: stop waiting, leave a message instead. */
+  leaveInstead() {
+    if (w.call) track({ type: "hangup", call: w.call });
+    w.call = null;
+    w.callState = null;
+    w.leaveMessage = true;
+    w.sent = false;
+    w.open = true;
+    render();
+    view.focus("window");
   },
   hangUp,
   reply(invitation, accept) {
@@ -180,6 +220,7 @@ function showRoom(room) {
   w.room = room.room;
   w.ended = false;
   w.notices = [];
+  w.typing = {};
   w.messages = new Map(room.messages.map((m) => [m.n, m]));
   w.open = true;
   w.leaveMessage = false;
@@ -191,7 +232,8 @@ function clearRoom() {
   w.ended = false;
   w.notices = [];
   w.messages = new Map();
-  w.typing = null;
+  w.typing = {};
+  w.confirmEnd = false;
 }
 
 /** The visitor's call was missed (its ring timed out, or a server restart ended it):
@@ -219,7 +261,7 @@ function onEvent(ev) {
       w.call = ev.call || null;
       w.callState = ev.call_state || null;
       w.invitation = ev.invitation || null;
-      w.typing = null;
+      w.typing = {};
       if (!room && (ev.leave_message || ev.call_state === "missed")) missedCall(ev.call);
       else w.leaveMessage = !room && w.leaveMessage && !w.available;
       break;
@@ -235,25 +277,34 @@ function onEvent(ev) {
       break;
     case "room_opened":
       showRoom(ev.room);
-      break;
+      render();
+      view.focusIfInside();
+      return;
     case "message":
       if (ev.room === w.room) w.messages.set(ev.n, ev);
-      if (ev.from.role === "operator") w.typing = null;
+      delete w.typing[ev.from.id]; // a message ends its writer's typing notice
       break;
     case "typing":
-      if (ev.room === w.room && ev.from.role === "operator") w.typing = ev.on ? ev.from.name : null;
+      if (ev.room === w.room && ev.from.role === "operator") {
+        if (ev.on && !w.ended) w.typing[ev.from.id] = ev.from.name;
+        else delete w.typing[ev.from.id];
+      }
       break;
     case "participant_joined":
-      if (ev.room === w.room) w.notices.push(`${ev.who.name} joined the chat`);
+      if (ev.room === w.room) notice(`${ev.who.name} joined the chat`);
       break;
     case "participant_left":
-      if (ev.room === w.room) w.notices.push(`${ev.who.name} left the chat`);
+      if (ev.room === w.room) {
+        notice(`${ev.who.name} left the chat`);
+        delete w.typing[ev.who.id];
+      }
       break;
     case "room_closed":
       if (ev.room === w.room) {
         w.ended = true;
-        w.typing = null;
+        w.typing = {};
         w.call = null;
+        w.confirmEnd = false;
       }
       break;
     case "invitation":
