@@ -73,6 +73,8 @@ def _link_param(name: str) -> Any:
         return {"anyOf": [_string(RATE, 'with its unit: "768kbit", "2MB/s"'), _ZERO_NUMBER]}
     if parser is units.size:
         return {"anyOf": [{"type": "integer", "minimum": 0}, _string(SIZE, '"1460", "64KiB"')]}
+    if name == "window":  # a size, and never 0: nothing would ever be in flight
+        return {"anyOf": [{"type": "integer", "minimum": 1}, _string(SIZE, '"3MiB", "64KiB"')]}
     if parser is units.probability:
         return _PROBABILITY
     if name == "distribution":

@@ -56,7 +56,7 @@ def test_bad_values_name_the_parameter_and_the_expected_unit(text, param, expect
     assert expected in str(err.value)
 
 
-@pytest.mark.parametrize("name", sorted(PROFILES))
+@pytest.mark.parametrize("name", [*sorted(PROFILES), "3g,window=1MiB"])
 def test_every_profile_round_trips_through_toxiproxy_json(name):
     toxics = parse(name).toxics()
     defs = from_toxics(toxics)

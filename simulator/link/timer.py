@@ -31,8 +31,8 @@ import trio
 
 #: Fallback without a timerfd: how early a precise wait wakes before its deadline, then
 #: yields until it comes. epoll counts whole milliseconds, rounded up: 1.5 ms covers that
-#: and a wake-up of half a millisecond, at ~0.8 ms of CPU per delayed write (the 3 ms
-#: this used to be cost 2.8 ms; ``bench/link_bench.py --margins`` measures each).
+#: and a wake-up of half a millisecond, at ~0.8 ms of CPU per delayed write (waking 3 ms
+#: early, as links did before, cost 2.8 ms; ``bench/link_bench.py --margins`` measures).
 MARGIN = 0.0015
 
 _CLOCK_MONOTONIC = 1

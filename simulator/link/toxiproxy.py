@@ -24,6 +24,7 @@ from .loss import MSS, GilbertElliott, Loss
 from .outage import Outage, Schedule
 from .slicer import Slicer
 from .units import ParamError
+from .window import WINDOW, Window
 
 Stream = Literal["upstream", "downstream"]
 
@@ -167,7 +168,12 @@ def build(toxic: ToxicDef, shared: dict[str, Schedule] | None = None) -> Toxic:
         if shared is not None:
             shared[key] = schedule
         return Outage(schedule, a.ms("reset_after", None))
-    known = "latency, bandwidth, slow_close, timeout, reset_peer, limit_data, slicer, loss, outage"
+    if t == "window":  # ringlab's: the TCP window (bytes in flight per round trip)
+        return Window(int(a.number("bytes", WINDOW, minimum=1)))
+    known = (
+        "latency, bandwidth, slow_close, timeout, reset_peer, limit_data, slicer, loss, outage,"
+        " window"
+    )
     raise ParamError("type", f"a toxic type ({known})", t)
 
 
