@@ -34,16 +34,8 @@ from pathlib import Path
 import trio
 
 sys.path.insert(0, str(Path(__file__).parent))
-from link_measure import compare, margins, profiles
+from link_measure import compare, echo, margins, profiles
 from machine import append_results, p50_p99_ms
-
-
-async def echo(stream: trio.SocketStream) -> None:
-    try:
-        while data := await stream.receive_some(65536):
-            await stream.send_all(data)
-    except trio.BrokenResourceError:
-        pass
 
 
 @contextmanager
