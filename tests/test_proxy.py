@@ -32,6 +32,21 @@ async def open_echo(nursery):
     return f"{host}:{port}"
 
 
+@contextlib.asynccontextmanager
+async def proxied(spec=None):
+    """An echo server, ``ringlab proxy`` in front of it (``spec``: its link) and a client of
+    its control API, for 30 s at most: (the upstream's address, the proxy, the client)."""
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            upstream = await open_echo(nursery)
+            async with (
+                open_proxy(upstream, spec) as running,
+                httpx.AsyncClient(base_url=running.control_url) as http,
+            ):
+                yield upstream, running, http
+            nursery.cancel_scope.cancel()
+
+
 async def round_trip(stream, data=b"ping"):
     start = trio.current_time()
     await stream.send_all(data)
@@ -126,29 +141,20 @@ async def test_toxiproxy_client_creates_disables_and_resets_proxies():
 
 
 async def test_ringlab_endpoints_list_connections_and_cut_them():
-    with trio.fail_after(30):
-        async with trio.open_nursery() as nursery:
-            upstream = await open_echo(nursery)
-            async with (
-                open_proxy(upstream) as running,
-                httpx.AsyncClient(base_url=running.control_url) as http,
-            ):
-                stream = await connect(running.proxy.listen)
-                await round_trip(stream, b"x" * 1000)
-                (conn,) = (await http.get("/ringlab/connections")).json()
-                assert conn["statistics"]["up"]["bytes"] == 1000
-                assert conn["statistics"]["down"]["bytes"] == 1000
-                cut = await http.post(
-                    f"/ringlab/connections/{conn['id']}/cut", json={"duration": 700}
-                )
-                assert cut.json() == {"cut": 1}
-                assert await round_trip(stream) >= 0.6
-                bad = await http.post("/ringlab/proxies/ringlab/cut", json={"duration": "long"})
-                assert bad.status_code == 400 and "duration" in bad.json()["error"]
-                missing = await http.post("/ringlab/connections/999/cut", json={"duration": 1})
-                assert missing.status_code == 404
-                await stream.aclose()
-            nursery.cancel_scope.cancel()
+    async with proxied() as (_, running, http):
+        stream = await connect(running.proxy.listen)
+        await round_trip(stream, b"x" * 1000)
+        (conn,) = (await http.get("/ringlab/connections")).json()
+        assert conn["statistics"]["up"]["bytes"] == 1000
+        assert conn["statistics"]["down"]["bytes"] == 1000
+        cut = await http.post(f"/ringlab/connections/{conn['id']}/cut", json={"duration": 700})
+        assert cut.json() == {"cut": 1}
+        assert await round_trip(stream) >= 0.6
+        bad = await http.post("/ringlab/proxies/ringlab/cut", json={"duration": "long"})
+        assert bad.status_code == 400 and "duration" in bad.json()["error"]
+        missing = await http.post("/ringlab/connections/999/cut", json={"duration": 1})
+        assert missing.status_code == 404
+        await stream.aclose()
 
 
 async def test_reset_peer_reaches_the_client_as_a_reset():

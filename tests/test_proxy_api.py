@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 import trio
-from test_proxy import ProxyProcess, connect, echo_process, open_echo, round_trip
+from test_proxy import ProxyProcess, connect, echo_process, open_echo, proxied, round_trip
 
 from simulator.link import parse
 from simulator.proxy import open_proxy
@@ -67,29 +67,22 @@ async def test_populate_leaves_an_identical_proxy_alone_and_replaces_a_different
 
 
 async def test_populate_checks_every_proxy_first_and_reports_a_failure_with_what_was_done():
-    with trio.fail_after(30):
-        async with trio.open_nursery() as nursery:
-            upstream = await open_echo(nursery)
-            async with (
-                open_proxy(upstream) as running,
-                httpx.AsyncClient(base_url=running.control_url) as http,
-            ):
-                bad = [{"name": "a", "upstream": upstream}, {"name": "b"}]
-                reply = await http.post("/populate", json=bad)
-                assert reply.status_code == 400
-                assert reply.json()["error"] == "missing required field: upstream at proxy 2"
-                assert "a" not in (await http.get("/proxies")).json()  # nothing was created
-                taken = running.proxy.listen
-                clash = [
-                    {"name": "a", "upstream": upstream},
-                    {"name": "b", "upstream": upstream, "listen": taken},
-                ]
-                reply = await http.post("/populate", json=clash)
-                assert reply.status_code == 409
-                body = reply.json()
-                assert "cannot listen on" in body["error"] and body["status"] == 409
-                assert [p["name"] for p in body["proxies"]] == ["a"]
-            nursery.cancel_scope.cancel()
+    async with proxied() as (upstream, running, http):
+        bad = [{"name": "a", "upstream": upstream}, {"name": "b"}]
+        reply = await http.post("/populate", json=bad)
+        assert reply.status_code == 400
+        assert reply.json()["error"] == "missing required field: upstream at proxy 2"
+        assert "a" not in (await http.get("/proxies")).json()  # nothing was created
+        taken = running.proxy.listen
+        clash = [
+            {"name": "a", "upstream": upstream},
+            {"name": "b", "upstream": upstream, "listen": taken},
+        ]
+        reply = await http.post("/populate", json=clash)
+        assert reply.status_code == 409
+        body = reply.json()
+        assert "cannot listen on" in body["error"] and body["status"] == 409
+        assert [p["name"] for p in body["proxies"]] == ["a"]
 
 
 async def test_update_to_another_upstream_restarts_the_proxy():
@@ -162,58 +155,37 @@ async def test_a_web_page_cannot_drive_the_proxy():
 
 
 async def test_limit_data_ends_with_fin_after_exactly_the_limit():
-    with trio.fail_after(30):
-        async with trio.open_nursery() as nursery:
-            upstream = await open_echo(nursery)
-            async with (
-                open_proxy(upstream) as running,
-                httpx.AsyncClient(base_url=running.control_url) as http,
-            ):
-                await add_toxic(http, "ringlab", type="limit_data", attributes={"bytes": 5})
-                stream = await connect(running.proxy.listen)
-                await stream.send_all(b"0123456789")
-                assert await read_to_end(stream) == b"01234"  # then EOF, not a reset
-            nursery.cancel_scope.cancel()
+    async with proxied() as (_, running, http):
+        await add_toxic(http, "ringlab", type="limit_data", attributes={"bytes": 5})
+        stream = await connect(running.proxy.listen)
+        await stream.send_all(b"0123456789")
+        assert await read_to_end(stream) == b"01234"  # then EOF, not a reset
 
 
 async def test_timeout_zero_holds_until_removed_then_closes():
-    with trio.fail_after(30):
-        async with trio.open_nursery() as nursery:
-            upstream = await open_echo(nursery)
-            async with (
-                open_proxy(upstream) as running,
-                httpx.AsyncClient(base_url=running.control_url) as http,
-            ):
-                toxic = {"type": "timeout", "attributes": {"timeout": 0}}
-                await add_toxic(http, "ringlab", **toxic, stream="upstream")
-                stream = await connect(running.proxy.listen)
-                await stream.send_all(b"lost")
-                with trio.move_on_after(0.5) as held:
-                    await stream.receive_some()
-                assert held.cancelled_caught  # dropped, and the connection stays open
-                reply = await http.delete("/proxies/ringlab/toxics/timeout_upstream")
-                assert reply.status_code == 204
-                assert await read_to_end(stream) == b""  # as Toxiproxy's cleanup: closed
-                assert (await http.get("/ringlab/connections")).json() == []
-            nursery.cancel_scope.cancel()
+    async with proxied() as (_, running, http):
+        toxic = {"type": "timeout", "attributes": {"timeout": 0}}
+        await add_toxic(http, "ringlab", **toxic, stream="upstream")
+        stream = await connect(running.proxy.listen)
+        await stream.send_all(b"lost")
+        with trio.move_on_after(0.5) as held:
+            await stream.receive_some()
+        assert held.cancelled_caught  # dropped, and the connection stays open
+        reply = await http.delete("/proxies/ringlab/toxics/timeout_upstream")
+        assert reply.status_code == 204
+        assert await read_to_end(stream) == b""  # as Toxiproxy's cleanup: closed
+        assert (await http.get("/ringlab/connections")).json() == []
 
 
 async def test_timeout_ends_with_fin():
-    with trio.fail_after(30):
-        async with trio.open_nursery() as nursery:
-            upstream = await open_echo(nursery)
-            async with (
-                open_proxy(upstream) as running,
-                httpx.AsyncClient(base_url=running.control_url) as http,
-            ):
-                await add_toxic(http, "ringlab", type="timeout", attributes={"timeout": 300})
-                stream = await connect(running.proxy.listen)
-                await stream.send_all(b"into the void")
-                try:
-                    ending = await read_to_end(stream)
-                except trio.BrokenResourceError:
-                    ending = "reset"
-            nursery.cancel_scope.cancel()
+    async with proxied() as (_, running, http):
+        await add_toxic(http, "ringlab", type="timeout", attributes={"timeout": 300})
+        stream = await connect(running.proxy.listen)
+        await stream.send_all(b"into the void")
+        try:
+            ending = await read_to_end(stream)
+        except trio.BrokenResourceError:
+            ending = "reset"
     assert ending == b""
 
 
@@ -233,30 +205,23 @@ async def test_an_unreachable_upstream_accepts_then_closes():
 
 
 async def test_slicer_cuts_writes_into_delayed_slices():
-    with trio.fail_after(30):
-        async with trio.open_nursery() as nursery:
-            upstream = await open_echo(nursery)
-            async with (
-                open_proxy(upstream) as running,
-                httpx.AsyncClient(base_url=running.control_url) as http,
-            ):
-                bad = {"type": "slicer", "attributes": {"average_size": 10, "size_variation": 10}}
-                reply = await http.post("/proxies/ringlab/toxics", json=bad)
-                assert reply.status_code == 400 and "size_variation" in reply.json()["error"]
-                attributes = {"average_size": 100, "size_variation": 20, "delay": 20_000}
-                toxic = await add_toxic(http, "ringlab", type="slicer", attributes=attributes)
-                assert toxic["attributes"] == attributes and toxic["name"] == "slicer_downstream"
-                stream = await connect(running.proxy.listen)
-                data = bytes(range(256)) * 4
-                start = trio.current_time()
-                await stream.send_all(data)
-                reads = []
-                while sum(map(len, reads)) < len(data):
-                    reads.append(await stream.receive_some())
-                assert b"".join(reads) == data
-                assert len(reads) >= 4 and max(map(len, reads)) < len(data)
-                assert trio.current_time() - start >= 0.1  # >= 7 slices, 20 ms apart
-            nursery.cancel_scope.cancel()
+    async with proxied() as (_, running, http):
+        bad = {"type": "slicer", "attributes": {"average_size": 10, "size_variation": 10}}
+        reply = await http.post("/proxies/ringlab/toxics", json=bad)
+        assert reply.status_code == 400 and "size_variation" in reply.json()["error"]
+        attributes = {"average_size": 100, "size_variation": 20, "delay": 20_000}
+        toxic = await add_toxic(http, "ringlab", type="slicer", attributes=attributes)
+        assert toxic["attributes"] == attributes and toxic["name"] == "slicer_downstream"
+        stream = await connect(running.proxy.listen)
+        data = bytes(range(256)) * 4
+        start = trio.current_time()
+        await stream.send_all(data)
+        reads = []
+        while sum(map(len, reads)) < len(data):
+            reads.append(await stream.receive_some())
+        assert b"".join(reads) == data
+        assert len(reads) >= 4 and max(map(len, reads)) < len(data)
+        assert trio.current_time() - start >= 0.1  # >= 7 slices, 20 ms apart
 
 
 def metric(text, name, **labels):
@@ -267,28 +232,21 @@ def metric(text, name, **labels):
 
 
 async def test_metrics_count_bytes_as_toxiproxy_and_stalls_per_toxic():
-    with trio.fail_after(30):
-        async with trio.open_nursery() as nursery:
-            upstream = await open_echo(nursery)
-            async with (
-                open_proxy(upstream) as running,
-                httpx.AsyncClient(base_url=running.control_url) as http,
-            ):
-                lossy = {"probability": 0.3, "mss": 100, "min_rto": 5}
-                await add_toxic(
-                    http, "ringlab", type="loss", name="lossy", stream="upstream", attributes=lossy
-                )
-                listen = running.proxy.listen
-                stream = await connect(listen)
-                await round_trip(stream, b"x" * 2000)
-                live = (await http.get("/metrics")).text
-                assert metric(live, "ringlab_proxy_connections", proxy="ringlab") == 1
-                await stream.aclose()
-                with trio.move_on_after(10):
-                    while running.server.connections() or running.server.metrics._live:
-                        await trio.sleep(0.05)
-                text = (await http.get("/metrics")).text
-            nursery.cancel_scope.cancel()
+    async with proxied() as (upstream, running, http):
+        lossy = {"probability": 0.3, "mss": 100, "min_rto": 5}
+        await add_toxic(
+            http, "ringlab", type="loss", name="lossy", stream="upstream", attributes=lossy
+        )
+        listen = running.proxy.listen
+        stream = await connect(listen)
+        await round_trip(stream, b"x" * 2000)
+        live = (await http.get("/metrics")).text
+        assert metric(live, "ringlab_proxy_connections", proxy="ringlab") == 1
+        await stream.aclose()
+        with trio.move_on_after(10):
+            while running.server.connections() or running.server.metrics._live:
+                await trio.sleep(0.05)
+        text = (await http.get("/metrics")).text
     where = {"proxy": "ringlab", "listener": listen, "upstream": upstream}
     for kind in ("received", "sent"):
         for direction in ("upstream", "downstream"):
