@@ -118,17 +118,6 @@ def run_many(
     return [finished[i] for i in range(len(tasks))]
 
 
-def sweep_seeds(
-    path: str,
-    overrides: dict[str, Any],
-    seeds: Sequence[int],
-    jobs: int,
-    done: Callable[[SeedResult], None] = lambda result: None,
-) -> list[SeedResult]:
-    """Every seed, ``jobs`` at a time in worker processes; results in seed order."""
-    return run_many(path, overrides, [({}, seed) for seed in seeds], jobs, done)
-
-
 def distribution(results: Sequence[SeedResult]) -> dict[str, dict[str, float | None]]:
     """Per metric, across seeds: min, p50, p95, max (seeds where it had no data left out)."""
     names = sorted({name for r in results for name in r.metrics})
