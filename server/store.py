@@ -331,7 +331,7 @@ class Store:
                 "SELECT m.* FROM messages m JOIN rooms r ON r.id=m.room_id"
                 " WHERE r.state='open' ORDER BY m.room_id, m.n"
             ):
-                by_id[r[0]].messages.append(Message(*r))
+                by_id[r[0]].add_message(Message(*r))
             members = [
                 Membership(*r)
                 for r in db.execute(

@@ -178,6 +178,15 @@ class Room:
     messages: list[Message] = field(default_factory=list)
     closed_at: float | None = None
     close_reason: str | None = None
+    #: (sender, request id, text) -> the message's number: a resent ``send`` is found in
+    #: one lookup (a scan of the room's messages made a busy room's sends quadratic)
+    requests: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def add_message(self, msg: Message) -> None:
+        """Append ``msg`` (numbered ``len(messages) + 1``) and index its request."""
+        self.messages.append(msg)
+        if msg.request_id is not None:
+            self.requests[(msg.sender_id, msg.request_id, msg.text)] = msg.n
 
 
 @dataclass(slots=True)

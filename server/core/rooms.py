@@ -80,12 +80,13 @@ def post_message(
     room.state = step("room", ROOM, sender.role, room.state, RoomEvent.MESSAGE)
     if not text.strip():
         raise InvalidRequest("send: `text` is blank")
-    for earlier in reversed(room.messages) if request_id is not None else ():
-        if (earlier.request_id, earlier.sender_id, earlier.text) == (request_id, sender.id, text):
-            return earlier.n
+    if request_id is not None:
+        earlier = room.requests.get((sender.id, request_id, text))
+        if earlier is not None:
+            return earlier
     n = len(room.messages) + 1
     msg = Message(room.id, n, sender.role, sender.id, sender.name, text, ctx.now, request_id)
-    room.messages.append(msg)
+    room.add_message(msg)
     ctx.persist(msg)
     event = p.ChatMessage(room=room.id, n=n, sender=sender, text=text, at=ctx.now)
     ctx.send_many(participant_sessions(ctx, room), event)

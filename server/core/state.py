@@ -84,6 +84,7 @@ class State:
     def retire_room(self, room: Room) -> None:
         self.rooms.pop(room.id, None)
         room.messages = []  # transcripts live in the store; keep memory flat
+        room.requests = {}
         _remember(self.ended_rooms, room.id, room)
 
     def ringing_calls(self, account_id: str) -> list[Call]:
