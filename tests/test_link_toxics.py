@@ -164,7 +164,12 @@ def test_gilbert_elliott_bursts_have_the_expected_mean_length_and_rate():
             run = 0
     assert statistics.fmean(bursts) == pytest.approx(4, rel=0.05)
     assert sum(outcomes) / len(outcomes) == pytest.approx(0.02, rel=0.1)
-    assert model.mean_loss == pytest.approx(0.02)
+    # with loss in both states: each state's share of packets times its loss chance
+    p, r, one_minus_h, one_minus_k = 0.05, 0.2, 0.5, 0.01
+    model = GilbertElliott(p, r, one_minus_h, one_minus_k)
+    rate = sum(model.lost(rng) for _ in range(400_000)) / 400_000
+    bad = p / (p + r)
+    assert rate == pytest.approx(bad * one_minus_h + (1 - bad) * one_minus_k, rel=0.05)
 
 
 def test_outage_holds_everything_until_the_window_ends():

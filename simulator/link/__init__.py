@@ -13,14 +13,17 @@ from .base import (
     Segment,
     Toxic,
 )
-from .breakers import LimitData, ResetPeer, SlowClose, Timeout
 from .latency import DISTRIBUTIONS, Latency
+from .limit_data import LimitData
 from .loss import GilbertElliott, Loss
 from .outage import Outage, Schedule
 from .pipe import Pipe
 from .profiles import PROFILES
+from .reset_peer import ResetPeer
+from .slow_close import SlowClose
 from .spec import DirectionSpec, LinkSpec, from_table, parse
 from .stream import Link, LinkReset, LinkStatistics, open_link
+from .timeout import Timeout
 from .units import ParamError
 from .window import WINDOW, Window
 

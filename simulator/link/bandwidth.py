@@ -3,10 +3,12 @@ as a link sends: in slices, each leaving when its own last byte has been sent.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from .base import Segment, Toxic
-from .loss import MSS
+from .base import MSS, Segment, Toxic
+from .params import RATE, Param, Values, size
+from .units import ParamError
 
 #: Seconds of sending per slice at high rates. A write is cut into slices of at most
 #: ``max(mss, rate * PACE)`` bytes (its first slice one MSS), so the first byte arrives
@@ -27,6 +29,18 @@ class Bandwidth(Toxic):
     """
 
     kind = "bandwidth"
+    params = (Param("rate", RATE, 0.0, key="rate"), Param("burst", size(), 0, key="burst"))
+    reads = ("mss",)  # a link spec's mss (the loss toxic's) sizes the first slice too
+
+    @classmethod
+    def wanted(cls, values: Values) -> bool:
+        return values["rate"] is not None
+
+    @classmethod
+    def check(cls, values: Values, attributes: Mapping[str, Any]) -> None:
+        if values.get("rate", 1) <= 0:  # the API has no "unlimited": leave the toxic out
+            got = attributes.get("rate")
+            raise ParamError("bandwidth.attributes.rate", "KB/s (a number > 0)", got)
 
     def __init__(self, rate: float, burst: int = 0, mss: int = MSS) -> None:
         super().__init__()
@@ -52,7 +66,3 @@ class Bandwidth(Toxic):
             start += size
             size = self._slice
         return out
-
-    def attributes(self) -> dict[str, Any]:
-        # Toxiproxy's rate is in KB/s
-        return {"rate": self.rate / 1000, "burst": self.burst}

@@ -9,9 +9,11 @@ moves bytes on trio.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+
+from .params import Param, Values
 
 Direction = Literal["up", "down"]
 DIRECTIONS: tuple[Direction, Direction] = ("up", "down")
@@ -22,12 +24,8 @@ TOXIPROXY_STREAM: dict[Direction, str] = {"up": "upstream", "down": "downstream"
 MIN_RTO = 0.2
 #: Linux's maximum (``TCP_RTO_MAX``).
 MAX_RTO = 120.0
-
-
-def ms(seconds: float) -> float:
-    """Seconds as Toxiproxy's milliseconds: a whole number when it is one."""
-    value = round(seconds * 1000, 3)
-    return int(value) if value == int(value) else value
+#: Ethernet's TCP maximum segment size.
+MSS = 1460
 
 
 @dataclass(slots=True)
@@ -97,19 +95,59 @@ class Env:
 class Toxic:
     """One impairment of one direction of a link.
 
-    Subclasses set ``kind`` (the Toxiproxy type name) and override what they need:
-    :meth:`process` for what happens to each segment, :meth:`hold` for times
-    when nothing may pass, :meth:`deadline` for a reset due at a set time,
-    :meth:`mean_delay` and :meth:`window` for what the pipe's window needs to know.
-    Segments reach :meth:`process` in order with non-decreasing ``at``.
+    A toxic declares itself in its own module: ``kind`` (the Toxiproxy type name),
+    ``params`` (each attribute: its name, unit and default, and the link spec key that
+    sets it), and how a link spec turns it on (:meth:`wanted`). The link spec and the
+    Toxiproxy API read those through :mod:`.registry`, which lists every toxic.
+
+    Subclasses override what they need: :meth:`process` for what happens to each
+    segment, :meth:`hold` for times when nothing may pass, :meth:`deadline` for a reset
+    due at a set time, :meth:`mean_delay` and :meth:`window` for what the pipe's window
+    needs to know. Segments reach :meth:`process` in order with non-decreasing ``at``.
     """
 
     kind: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    #: ``direction``: a link spec sets it for each direction. ``link``: once for both,
+    #: and the two directions' toxics share state (an outage takes both down at once).
+    scope: ClassVar[Literal["direction", "link"]] = "direction"
+    #: Link spec keys it reads that another toxic's parameter owns.
+    reads: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         self.env: Env
         self.rng: random.Random
         self.started = 0.0
+
+    @classmethod
+    def create(cls, values: Values, shared: dict[str, object]) -> Toxic:
+        """A fresh toxic from its parameters' values (base units, by name; the ones in
+        ``reads`` too when a link spec builds it). ``shared`` is one dict for the toxics
+        built from equal values on one connection, both directions. By default the
+        values are the constructor's keyword arguments."""
+        return cls(**values)
+
+    @classmethod
+    def wanted(cls, values: Values) -> bool:
+        """Whether a link spec with these values puts this toxic on a link (default:
+        never; only the proxy's API adds it)."""
+        return False
+
+    @classmethod
+    def check(cls, values: Values, attributes: Mapping[str, Any]) -> None:
+        """Refuse (:class:`~.units.ParamError`) values from the API that their units
+        allow but this toxic does not. Called after each parameter is read, with the
+        values read so far; ``attributes`` are the JSON they come from."""
+
+    def values(self) -> dict[str, Any]:
+        """Its parameters' values, base units, by name; None leaves one out of the
+        JSON. By default each is the attribute of the parameter's name."""
+        return {p.name: getattr(self, p.name) for p in self.params}
+
+    def attributes(self) -> dict[str, Any]:
+        """Parameters in Toxiproxy's JSON form (times in ms, rates in KB/s)."""
+        unit = {p.name: p.unit for p in self.params}
+        return {name: unit[name].encode(v) for name, v in self.values().items() if v is not None}
 
     def bind(self, env: Env, now: float) -> None:
         """Attach to a direction at ``now``; each toxic draws from its own seeded stream."""
@@ -146,7 +184,3 @@ class Toxic:
         """The most bytes this toxic lets be on their way unacknowledged (None: it sets no
         window; the pipe's default applies)."""
         return None
-
-    def attributes(self) -> dict[str, Any]:
-        """Parameters in Toxiproxy's JSON form (times in ms, rates in KB/s)."""
-        return {}

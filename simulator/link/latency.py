@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
-from .base import Segment, Toxic, ms
+from .base import Segment, Toxic
+from .params import DURATION, PROBABILITY, Param, Values, choice
 
 Distribution = Literal["uniform", "normal", "pareto", "paretonormal"]
 DISTRIBUTIONS: tuple[Distribution, ...] = ("uniform", "normal", "pareto", "paretonormal")
@@ -29,6 +30,16 @@ class Latency(Toxic):
     """
 
     kind = "latency"
+    params = (
+        Param("latency", DURATION, 0.0, key="latency"),
+        Param("jitter", DURATION, 0.0, key="jitter"),
+        Param("distribution", choice(DISTRIBUTIONS), "uniform", key="distribution"),
+        Param("correlation", PROBABILITY, 0.0, key="correlation"),
+    )
+
+    @classmethod
+    def wanted(cls, values: Values) -> bool:
+        return bool(values["latency"] or values["jitter"])
 
     def __init__(
         self,
@@ -73,11 +84,3 @@ class Latency(Toxic):
 
     def mean_delay(self) -> float:
         return self.latency  # every distribution keeps the configured mean
-
-    def attributes(self) -> dict[str, Any]:
-        return {
-            "latency": ms(self.latency),
-            "jitter": ms(self.jitter),
-            "distribution": self.distribution,
-            "correlation": self.correlation,
-        }

@@ -7,10 +7,11 @@ import random
 from collections import deque
 from typing import Any
 
-from .base import MAX_RTO, MIN_RTO, Env, Segment, Toxic, ms
+from . import units
+from .base import MAX_RTO, MIN_RTO, MSS, Env, Segment, Toxic
+from .params import DURATION, PROBABILITY, Param, Unit, Values, ms, size
+from .units import ParamError
 
-#: Ethernet's TCP maximum segment size.
-MSS = 1460
 #: Linux gives up on a segment after 15 retransmissions (``tcp_retries2``).
 MAX_RETRIES = 15
 
@@ -27,13 +28,6 @@ class GilbertElliott:
     def __init__(self, p: float, r: float, one_minus_h: float = 1.0, one_minus_k: float = 0.0):
         self.p, self.r, self.one_minus_h, self.one_minus_k = p, r, one_minus_h, one_minus_k
         self.bad = False
-
-    @property
-    def mean_loss(self) -> float:
-        """The long-run fraction of packets lost."""
-        total = self.p + self.r
-        bad = self.p / total if total else 0.0
-        return bad * self.one_minus_h + (1 - bad) * self.one_minus_k
 
     def lost(self, rng: random.Random) -> bool:
         if self.bad:
@@ -93,6 +87,37 @@ class BadPeriods:
             self.windows.popleft()
 
 
+def _burst(param: str, value: object) -> float:
+    try:
+        return units.duration(param, value)
+    except ParamError:
+        # it was once a count of segments (see docs/links.md): say what it is now
+        raise ParamError(
+            param, 'the mean length of a bad period, a duration such as "300ms"', value
+        ) from None
+
+
+def _gemodel(param: str, value: object) -> tuple[float, float, float, float]:
+    expected = "four probabilities [p, r, 1-h, 1-k] as netem's gemodel takes them"
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or len(items) != 4:
+        raise ParamError(param, expected, value)
+    p, r, h, k = (units.probability(f"{param}[{i}]", v) for i, v in enumerate(items))
+    return p, r, h, k
+
+
+def _gemodel_json(param: str, value: object) -> tuple[float, float, float, float]:
+    if not isinstance(value, list) or len(value) != 4:
+        raise ParamError(param, "[p, r, 1-h, 1-k]", value)
+    p, r, h, k = (units.probability(f"{param}[{i}]", x) for i, x in enumerate(value))
+    return p, r, h, k
+
+
+def _min_rto_json(param: str, value: object) -> float:
+    # 0 reads as the default, as it always has through the API (a link spec's 0 is kept)
+    return DURATION.decode(param, value) or MIN_RTO
+
+
 class Loss(Toxic):
     """Loses segments; each loss holds that segment and everything behind it.
 
@@ -105,6 +130,28 @@ class Loss(Toxic):
     """
 
     kind = "loss"
+    params = (
+        Param("gemodel", Unit(_gemodel, _gemodel_json, list, listed=True), None, key="gemodel"),
+        Param("probability", PROBABILITY, 0.0, key="loss"),
+        Param("burst", Unit(_burst, DURATION.decode, ms), 0.0, key="loss_burst"),
+        Param("mss", size(1), MSS, key="mss"),
+        Param("min_rto", Unit(units.duration, _min_rto_json, ms), MIN_RTO, key="min_rto"),
+    )
+
+    @classmethod
+    def create(cls, values: Values, shared: dict[str, object]) -> Loss:
+        gemodel = values["gemodel"]
+        return cls(
+            values["probability"],
+            model=None if gemodel is None else GilbertElliott(*gemodel),
+            burst=values["burst"],
+            mss=values["mss"],
+            min_rto=values["min_rto"],
+        )
+
+    @classmethod
+    def wanted(cls, values: Values) -> bool:
+        return bool(values["probability"] or values["gemodel"])
 
     def __init__(
         self,
@@ -166,15 +213,12 @@ class Loss(Toxic):
             out.append(part)
         return out
 
-    def attributes(self) -> dict[str, Any]:
-        attrs: dict[str, Any] = {
+    def values(self) -> dict[str, Any]:
+        m = self.model
+        return {
             "probability": self.probability,
             "mss": self.mss,
-            "min_rto": ms(self.min_rto),
+            "min_rto": self.min_rto,
+            "gemodel": None if m is None else (m.p, m.r, m.one_minus_h, m.one_minus_k),
+            "burst": self.burst if m is None and self.burst else None,  # unused beside a model
         }
-        if self.model is not None:
-            m = self.model
-            attrs["gemodel"] = [m.p, m.r, m.one_minus_h, m.one_minus_k]
-        elif self.burst:
-            attrs["burst"] = ms(self.burst)
-        return attrs

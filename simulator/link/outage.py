@@ -6,7 +6,51 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .base import Env, Toxic, ms
+from . import units
+from .base import Env, Toxic
+from .params import DURATION, Param, Unit, Values, ms
+from .units import ParamError
+
+Windows = tuple[tuple[float, float], ...]
+
+
+def _windows(param: str, value: object) -> Windows:
+    expected = 'a list of [start, duration] pairs such as [["30s", "10s"]]'
+    if not isinstance(value, list):
+        raise ParamError(param, expected, value)
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise ParamError(f"{param}[{i}]", expected, item)
+        start = units.duration(f"{param}[{i}][0]", item[0])
+        out.append((start, units.duration(f"{param}[{i}][1]", item[1])))
+    return tuple(out)
+
+
+def _windows_json(param: str, value: object) -> Windows:
+    expected = "a list of [start_ms, duration_ms] pairs"
+    if not isinstance(value, list):
+        raise ParamError(param, expected, value)
+    out = []
+    for pair in value:
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(x, int | float) and x >= 0 for x in pair)
+        ):
+            raise ParamError(param, expected, value)
+        out.append((pair[0] / 1000, pair[1] / 1000))
+    return tuple(out)
+
+
+#: Down windows, ``(start, duration)`` in seconds: durations in a spec, ms in JSON.
+WINDOWS = Unit(
+    _windows,
+    _windows_json,
+    lambda windows: [[ms(a), ms(b)] for a, b in windows],
+    nullable=False,
+    listed=True,
+)
 
 
 class Schedule:
@@ -88,6 +132,26 @@ class Outage(Toxic):
     """
 
     kind = "outage"
+    params = (
+        Param("windows", WINDOWS, (), key="outages"),
+        Param("mtbf", DURATION, None, key="outage_mtbf"),
+        Param("mttr", DURATION, None, key="outage_mttr"),
+        Param("reset_after", DURATION, None, key="outage_reset_after"),
+    )
+    scope = "link"
+
+    @classmethod
+    def create(cls, values: Values, shared: dict[str, object]) -> Outage:
+        # one schedule for both directions: the link goes down both ways at once
+        schedule = shared.get("schedule")
+        if not isinstance(schedule, Schedule):
+            schedule = Schedule(values["windows"], values["mtbf"], values["mttr"])
+            shared["schedule"] = schedule
+        return cls(schedule, values["reset_after"])
+
+    @classmethod
+    def wanted(cls, values: Values) -> bool:
+        return bool(values["windows"] or (values["mtbf"] and values["mttr"]))
 
     def __init__(self, schedule: Schedule, reset_after: float | None = None) -> None:
         super().__init__()
@@ -128,10 +192,6 @@ class Outage(Toxic):
         start, end = window
         return start <= now and end - start > self.reset_after and now >= start + self.reset_after
 
-    def attributes(self) -> dict[str, Any]:
+    def values(self) -> dict[str, Any]:
         s = self.schedule
-        attrs: dict[str, Any] = {"windows": [[ms(a), ms(b)] for a, b in s.fixed]}
-        for key, value in (("mtbf", s.mtbf), ("mttr", s.mttr), ("reset_after", self.reset_after)):
-            if value is not None:
-                attrs[key] = ms(value)
-        return attrs
+        return {"windows": s.fixed, "mtbf": s.mtbf, "mttr": s.mttr, "reset_after": self.reset_after}

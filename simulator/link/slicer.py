@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .base import Segment, Toxic
+from .params import MICROSECONDS, Param, Values, whole
+from .units import ParamError
 
 
 class Slicer(Toxic):
@@ -22,6 +25,21 @@ class Slicer(Toxic):
     """
 
     kind = "slicer"
+    params = (  # only the proxy's API slices: a link spec has no key for it
+        Param("average_size", whole(), 0),
+        Param("size_variation", whole(), 0),
+        Param("delay", MICROSECONDS, 0.0),
+    )
+
+    @classmethod
+    def check(cls, values: Values, attributes: Mapping[str, Any]) -> None:
+        average, variation = values["average_size"], values.get("size_variation", 0)
+        if average < 1:  # Toxiproxy recurses forever on 0
+            got = attributes.get("average_size")
+            raise ParamError("slicer.attributes.average_size", "a whole number >= 1 (bytes)", got)
+        if variation >= average:
+            expected = f"a whole number below average_size ({average})"
+            raise ParamError("slicer.attributes.size_variation", expected, variation)
 
     def __init__(self, average_size: int, size_variation: int = 0, delay: float = 0.0) -> None:
         super().__init__()
@@ -62,10 +80,3 @@ class Slicer(Toxic):
             at += self.delay
         self._free = at
         return out
-
-    def attributes(self) -> dict[str, Any]:
-        return {
-            "average_size": self.average_size,
-            "size_variation": self.size_variation,
-            "delay": round(self.delay * 1_000_000),  # microseconds, as Toxiproxy's
-        }

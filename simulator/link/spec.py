@@ -12,19 +12,16 @@ A key without ``up.``/``down.`` sets both directions.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from . import units
-from .bandwidth import Bandwidth
-from .base import DIRECTIONS, MIN_RTO, Direction, Toxic
-from .breakers import LimitData, ResetPeer, SlowClose, Timeout
-from .latency import DISTRIBUTIONS, Distribution, Latency
-from .loss import MSS, GilbertElliott, Loss
-from .outage import Outage, Schedule
+from .base import DIRECTIONS, MIN_RTO, MSS, Direction, Toxic
+from .latency import Distribution
+from .params import Parser
+from .registry import TOXICS
 from .units import ParamError
-from .window import Window
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,29 +48,10 @@ class DirectionSpec:
     def toxics(self) -> list[tuple[str, Toxic]]:
         """Fresh toxics for one connection, in the order they act."""
         out: list[tuple[str, Toxic]] = []
-        if self.limit_data is not None:
-            out.append(("limit_data", LimitData(self.limit_data)))
-        if self.timeout is not None:
-            out.append(("timeout", Timeout(self.timeout)))
-        if self.rate is not None:
-            out.append(("bandwidth", Bandwidth(self.rate, self.burst, self.mss)))
-        if self.loss or self.gemodel:
-            model = None
-            if self.gemodel is not None:
-                model = GilbertElliott(*self.gemodel)
-            loss = Loss(
-                self.loss, model=model, burst=self.loss_burst, mss=self.mss, min_rto=self.min_rto
-            )
-            out.append(("loss", loss))
-        if self.latency or self.jitter:
-            latency = Latency(self.latency, self.jitter, self.distribution, self.correlation)
-            out.append(("latency", latency))
-        if self.slow_close:
-            out.append(("slow_close", SlowClose(self.slow_close)))
-        if self.reset_peer is not None:
-            out.append(("reset_peer", ResetPeer(self.reset_peer)))
-        if self.window is not None:
-            out.append(("window", Window(self.window)))
+        for toxic in _PER_DIRECTION:
+            values = _values(toxic, self)
+            if toxic.wanted(values):
+                out.append((toxic.kind, toxic.create(values, {})))
         return out
 
 
@@ -94,11 +72,11 @@ class LinkSpec:
         out: list[tuple[Direction, str, Toxic]] = []
         for direction, spec in zip(DIRECTIONS, (self.up, self.down), strict=True):
             out += [(direction, name, toxic) for name, toxic in spec.toxics()]
-        if self.outages or (self.outage_mtbf and self.outage_mttr):
-            # one schedule: an outage takes both directions down together
-            schedule = Schedule(self.outages, self.outage_mtbf, self.outage_mttr)
-            for direction in DIRECTIONS:
-                out.append((direction, "outage", Outage(schedule, self.outage_reset_after)))
+        for toxic in _PER_LINK:
+            values = _values(toxic, self)
+            if toxic.wanted(values):
+                shared: dict[str, object] = {}  # e.g. one outage schedule for both directions
+                out += [(d, toxic.kind, toxic.create(values, shared)) for d in DIRECTIONS]
         return out
 
     def describe(self) -> str:
@@ -135,83 +113,36 @@ def _format_rate(bytes_per_s: float) -> str:
     return f"{bits:g}bit"
 
 
-# ---------------------------------------------------------------- parsing
+# ---------------------------------------------------------------- the registry
 
 
-def _choice(options: tuple[str, ...]) -> Callable[[str, object], str]:
-    def parse(param: str, value: object) -> str:
-        if not isinstance(value, str) or value not in options:
-            raise ParamError(param, "one of " + ", ".join(options), value)
-        return value
-
-    return parse
+def _scoped(scope: Literal["direction", "link"]) -> tuple[type[Toxic], ...]:
+    """The toxics a link spec sets per direction, or once for the link, in acting order
+    (one with no spec key, the slicer, is the proxy API's alone)."""
+    return tuple(t for t in TOXICS.values() if t.scope == scope and any(p.key for p in t.params))
 
 
-def _burst(param: str, value: object) -> float:
-    try:
-        return units.duration(param, value)
-    except ParamError:
-        # it was once a count of segments (see docs/links.md): say what it is now
-        raise ParamError(
-            param, 'the mean length of a bad period, a duration such as "300ms"', value
-        ) from None
+_PER_DIRECTION = _scoped("direction")
+_PER_LINK = _scoped("link")
 
 
-def _gemodel(param: str, value: object) -> tuple[float, float, float, float]:
-    expected = "four probabilities [p, r, 1-h, 1-k] as netem's gemodel takes them"
-    items = value.split() if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or len(items) != 4:
-        raise ParamError(param, expected, value)
-    p, r, h, k = (units.probability(f"{param}[{i}]", v) for i, v in enumerate(items))
-    return p, r, h, k
+def _values(toxic: type[Toxic], spec: DirectionSpec | LinkSpec) -> dict[str, Any]:
+    """A toxic's parameter values as ``spec`` sets them, by attribute name."""
+    values = {p.name: p.default if p.key is None else getattr(spec, p.key) for p in toxic.params}
+    return values | {key: getattr(spec, key) for key in toxic.reads}
 
 
-def _window(param: str, value: object) -> int:
-    size = units.size(param, value)
-    if size <= 0:
-        raise ParamError(param, "a window of at least one byte, such as 64KiB or 3MiB", value)
-    return size
+def _parsers(record: type[DirectionSpec | LinkSpec]) -> dict[str, Parser]:
+    """Each field's parser, in the record's order, from the toxic whose key it is."""
+    toxics = _PER_DIRECTION if record is DirectionSpec else _PER_LINK
+    parsers = {p.key: p.unit.parse for t in toxics for p in t.params if p.key}
+    return {f.name: parsers[f.name] for f in dataclasses.fields(record) if f.name in parsers}
 
 
-def _windows(param: str, value: object) -> tuple[tuple[float, float], ...]:
-    expected = 'a list of [start, duration] pairs such as [["30s", "10s"]]'
-    if not isinstance(value, list):
-        raise ParamError(param, expected, value)
-    out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, list | tuple) or len(item) != 2:
-            raise ParamError(f"{param}[{i}]", expected, item)
-        start = units.duration(f"{param}[{i}][0]", item[0])
-        out.append((start, units.duration(f"{param}[{i}][1]", item[1])))
-    return tuple(out)
-
-
-Parser = Callable[[str, object], Any]
-
-DIRECTION_KEYS: dict[str, Parser] = {
-    "latency": units.duration,
-    "jitter": units.duration,
-    "distribution": _choice(DISTRIBUTIONS),
-    "correlation": units.probability,
-    "rate": units.rate,
-    "burst": units.size,
-    "loss": units.probability,
-    "loss_burst": _burst,
-    "gemodel": _gemodel,
-    "mss": units.size,
-    "min_rto": units.duration,
-    "slow_close": units.duration,
-    "limit_data": units.size,
-    "timeout": units.duration,
-    "reset_peer": units.duration,
-    "window": _window,
-}
-LINK_KEYS: dict[str, Parser] = {
-    "outages": _windows,
-    "outage_mtbf": units.duration,
-    "outage_mttr": units.duration,
-    "outage_reset_after": units.duration,
-}
+DIRECTION_KEYS: dict[str, Parser] = _parsers(DirectionSpec)
+LINK_KEYS: dict[str, Parser] = _parsers(LinkSpec)
+#: Keys whose value is a list (``gemodel``, ``outages``).
+_LISTED = {p.key for t in TOXICS.values() for p in t.params if p.key and p.unit.listed}
 
 
 def from_table(table: Mapping[str, Any], where: str = "link") -> LinkSpec:
@@ -281,7 +212,7 @@ def parse(text: str, where: str = "link") -> LinkSpec:
             continue
         key, _, value = (s.strip() for s in item.partition("="))
         parsed: Any = value
-        if key.endswith("gemodel") or key == "outages":
+        if key.rpartition(".")[2] in _LISTED:
             parsed = [v.split("/") if "/" in v else v for v in value.split()]
         head, _, tail = key.partition(".")
         if tail and head in ("up", "down"):

@@ -10,17 +10,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import units
 from .base import Toxic
+from .params import Param, Values, size
+from .units import ParamError
 
 #: Linux's default: receive-buffer autotuning grows to ``tcp_rmem``'s maximum (6 MiB),
 #: about half of which is advertised as window.
 WINDOW = 3 * 1024 * 1024
 
 
+def _window(param: str, value: object) -> int:
+    got = units.size(param, value)
+    if got <= 0:  # nothing could ever be in flight
+        raise ParamError(param, "a window of at least one byte, such as 64KiB or 3MiB", value)
+    return got
+
+
 class Window(Toxic):
     """Sets the direction's window to ``size`` bytes (without it: :data:`WINDOW`)."""
 
     kind = "window"
+    params = (Param("bytes", size(1, parse=_window), WINDOW, key="window"),)
+
+    @classmethod
+    def create(cls, values: Values, shared: dict[str, object]) -> Window:
+        return cls(values["bytes"])
+
+    @classmethod
+    def wanted(cls, values: Values) -> bool:
+        return values["bytes"] is not None
 
     def __init__(self, size: int) -> None:
         super().__init__()
@@ -31,5 +50,5 @@ class Window(Toxic):
     def window(self) -> int | None:
         return self.size
 
-    def attributes(self) -> dict[str, Any]:
+    def values(self) -> dict[str, Any]:
         return {"bytes": self.size}

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import random
 import socket
 import struct
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import trio
 
 from ..link import LinkReset, open_link
 from ..link.stream import READ_SIZE
+from .metrics import ProxyMetrics
 from .model import CLIENT_RESET, Connection, Proxy, format_address, split_address
-
-if TYPE_CHECKING:
-    from .proxies import ProxyServer
 
 #: Seconds a closing connection keeps delivering what is still crossing the link.
 LINGER = 5.0
@@ -54,8 +53,24 @@ _TRANSIENT = {
 _RETRY_AFTER = 0.1
 
 
+class Carrier:
+    """What carrying connections takes from the proxy process, for all its proxies: a
+    seed for each connection, the metrics, the log, and connection ids."""
+
+    def __init__(
+        self, rng: random.Random, metrics: ProxyMetrics, log: Callable[[str], None]
+    ) -> None:
+        self.rng = rng
+        self.metrics = metrics
+        self.log = log
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+
 async def serve_connections(
-    server: ProxyServer, proxy: Proxy, listener: trio.socket.SocketType, scope: trio.CancelScope
+    carrier: Carrier, proxy: Proxy, listener: trio.socket.SocketType, scope: trio.CancelScope
 ) -> None:
     """Accept on ``listener`` and carry each connection, until ``scope`` is cancelled
     (which ends every connection too) or the listener is closed."""
@@ -74,34 +89,34 @@ async def serve_connections(
                         continue
                     if (code := exc.errno or 0) not in complained:  # once, not per retry
                         complained.add(code)
-                        server.log(
+                        carrier.log(
                             f"proxy {proxy.name}: cannot accept on {proxy.listen} "
                             f"({describe_error(exc)}); retrying"
                         )
                     await trio.sleep(_RETRY_AFTER)
                     continue
-                nursery.start_soon(carry, server, proxy, sock, address)
+                nursery.start_soon(carry, carrier, proxy, sock, address)
 
 
 async def carry(
-    server: ProxyServer, proxy: Proxy, sock: trio.socket.SocketType, address: object
+    carrier: Carrier, proxy: Proxy, sock: trio.socket.SocketType, address: object
 ) -> None:
     """Carry one accepted connection to its end; log, never raise, what goes wrong."""
-    conn_id = server.next_id()
+    conn_id = carrier.next_id()
     peer = format_address(address) if isinstance(address, tuple | str) else "?"
-    server.metrics.accepted[proxy.name] += 1
+    carrier.metrics.accepted[proxy.name] += 1
     client = trio.SocketStream(sock)
     try:
-        await _carry(server, proxy, conn_id, peer, client)
+        await _carry(carrier, proxy, conn_id, peer, client)
     except Exception as exc:  # one connection's failure is not the proxy's
-        server.log(f"#{conn_id} {peer}: dropped: {describe_error(exc)}")
+        carrier.log(f"#{conn_id} {peer}: dropped: {describe_error(exc)}")
     finally:
         with trio.CancelScope(shield=True):
             await trio.aclose_forcefully(client)
 
 
 async def _carry(
-    server: ProxyServer, proxy: Proxy, conn_id: int, peer: str, client: trio.SocketStream
+    carrier: Carrier, proxy: Proxy, conn_id: int, peer: str, client: trio.SocketStream
 ) -> None:
     target = proxy.upstream
     try:
@@ -109,23 +124,23 @@ async def _carry(
         upstream = await trio.open_tcp_stream(host, port)
     except OSError as exc:
         # as Toxiproxy: the client's connection was accepted, and is closed (FIN)
-        server.metrics.unreachable[proxy.name] += 1
-        server.log(
+        carrier.metrics.unreachable[proxy.name] += 1
+        carrier.log(
             f"#{conn_id} {peer} -> {target}: cannot reach the upstream "
             f"({describe_error(exc)}); closed the client's connection"
         )
         return
-    rng = random.Random(server.rng.getrandbits(64))
+    rng = random.Random(carrier.rng.getrandbits(64))
     conn: Connection | None = None
     try:
         async with open_link(upstream, rng, linger=LINGER, precise=True) as link:
             conn = Connection(conn_id, proxy.name, peer, trio.current_time(), link, client, rng=rng)
             for toxic in proxy.toxics.values():
-                server.apply(conn, toxic)
+                conn.apply(toxic)
             proxy.connections[conn_id] = conn
-            server.metrics.opened(proxy, conn)
-            server.metrics.watch(conn)
-            server.log(f"#{conn_id} open   {peer} -> {target} ({proxy.name})")
+            carrier.metrics.opened(proxy, conn)
+            carrier.metrics.watch(conn)
+            carrier.log(f"#{conn_id} open   {peer} -> {target} ({proxy.name})")
             try:
                 with conn.scope:
                     async with trio.open_nursery() as nursery:
@@ -133,12 +148,12 @@ async def _carry(
                         nursery.start_soon(_pump_down, conn, nursery.cancel_scope)
             finally:
                 proxy.connections.pop(conn_id, None)
-                server.log(f"#{conn_id} closed {_summary(conn)}")
+                carrier.log(f"#{conn_id} closed {_summary(conn)}")
                 with trio.CancelScope(shield=True):
                     await trio.aclose_forcefully(client)
     finally:
         if conn is not None:  # its link has drained: its bytes are final
-            server.metrics.ended(conn)
+            carrier.metrics.ended(conn)
 
 
 async def _pump_up(conn: Connection, scope: trio.CancelScope) -> None:

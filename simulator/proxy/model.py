@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 import trio
 
 from ..link import Link, LinkStatistics
-from ..link.outage import Schedule
-from ..link.toxiproxy import ToxicDef
+from ..link.toxiproxy import ToxicDef, build
 
 #: How a connection the client reset ended (its close line, and the resets metric).
 CLIENT_RESET = "reset by the client"
@@ -62,7 +61,7 @@ class Connection:
     client_stream: trio.SocketStream
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     applied: set[str] = field(default_factory=set)  # toxics this connection drew
-    shared: dict[str, Schedule] = field(default_factory=dict)
+    shared: dict[str, dict[str, object]] = field(default_factory=dict)  # see toxiproxy.build
     rng: random.Random = field(default_factory=random.Random)
     received_up: int = 0  # bytes read from the client
     sent_down: int = 0  # bytes written to the client
@@ -70,6 +69,12 @@ class Connection:
 
     def statistics(self) -> LinkStatistics:
         return self.link.statistics()
+
+    def apply(self, toxic: ToxicDef) -> None:
+        """Put a toxic on this connection, if its toxicity draw says so."""
+        if toxic.toxicity >= 1 or self.rng.random() < toxic.toxicity:
+            self.link.add(toxic.direction, toxic.name, build(toxic, self.shared))
+            self.applied.add(toxic.name)
 
     def close_now(self) -> None:
         """Close the client's socket at once (a FIN), as Toxiproxy's stop does, and stop

@@ -10,7 +10,6 @@ Toxiproxy's ``proxy.go`` and ``proxy_collection.go``; carrying a connection is i
 
 from __future__ import annotations
 
-import itertools
 import random
 import socket
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 import trio
 
 from ..link.toxiproxy import ToxicDef, build
-from .carry import describe_error, serve_connections
+from .carry import Carrier, describe_error, serve_connections
 from .metrics import ProxyMetrics
 from .model import (
     Connection,
@@ -61,14 +60,9 @@ class ProxyServer:
         log: Callable[[str], None] = print,
     ) -> None:
         self.nursery = nursery
-        self.rng = rng
-        self.log = log
         self.metrics = ProxyMetrics()
+        self.carrier = Carrier(rng, self.metrics, log)
         self.proxies: dict[str, Proxy] = {}
-        self._ids = itertools.count(1)
-
-    def next_id(self) -> int:
-        return next(self._ids)
 
     # ------------------------------------------------------------ proxies
 
@@ -196,7 +190,9 @@ class ProxyServer:
         proxy.listen = format_address(listener.socket.getsockname())
         proxy.scope = trio.CancelScope()
         proxy.enabled = True
-        self.nursery.start_soon(serve_connections, self, proxy, listener.socket, proxy.scope)
+        self.nursery.start_soon(
+            serve_connections, self.carrier, proxy, listener.socket, proxy.scope
+        )
 
     def _stop(self, proxy: Proxy) -> None:
         """Stop listening and close every connection, before returning (Toxiproxy's
@@ -221,7 +217,7 @@ class ProxyServer:
         _validate(toxic)
         proxy.toxics[toxic.name] = toxic
         for conn in proxy.connections.values():
-            self.apply(conn, toxic)
+            conn.apply(toxic)
         return toxic
 
     def get_toxic(self, name: str, toxic_name: str) -> ToxicDef:
@@ -251,7 +247,7 @@ class ProxyServer:
         for conn in proxy.connections.values():
             conn.link.remove(toxic.direction, toxic_name)
             conn.applied.discard(toxic_name)
-            self.apply(conn, toxic)
+            conn.apply(toxic)
         return toxic
 
     def remove_toxic(self, name: str, toxic_name: str) -> None:
@@ -268,12 +264,6 @@ class ProxyServer:
                 continue
             conn.link.remove(toxic.direction, toxic_name)
             conn.applied.discard(toxic_name)
-
-    def apply(self, conn: Connection, toxic: ToxicDef) -> None:
-        """Put a toxic on one connection, if its toxicity draw says so."""
-        if toxic.toxicity >= 1 or conn.rng.random() < toxic.toxicity:
-            conn.link.add(toxic.direction, toxic.name, build(toxic, conn.shared))
-            conn.applied.add(toxic.name)
 
     # ------------------------------------------------------------ connections
 
