@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from .core.lifecycle import Lifecycle, RingStopped, SessionResumed, VisitorIdConflict
 
 _CALL_OUTCOMES = {
     "call_ringing": "ringing",
@@ -53,16 +53,16 @@ class Metrics:
             "ringlab_queue_requests", "Client requests waiting to be applied", registry=r
         )
 
-    def observe(self, event: str, fields: dict[str, Any]) -> None:
+    def observe(self, event: Lifecycle) -> None:
         """Update metrics from a core lifecycle event."""
-        if event in _CALL_OUTCOMES:
-            self.calls.labels(_CALL_OUTCOMES[event]).inc()
-        elif event == "ring_stopped":
-            self.rings.labels(fields["reason"]).observe(fields["duration"])
-        elif event == "visitor_id_conflict":
+        if event.name in _CALL_OUTCOMES:
+            self.calls.labels(_CALL_OUTCOMES[event.name]).inc()
+        elif isinstance(event, RingStopped):
+            self.rings.labels(event.reason).observe(event.duration)
+        elif isinstance(event, VisitorIdConflict):
             self.conflicts.inc()
-        elif event == "session_resumed":
-            self.resumes.labels("snapshot" if fields["replayed"] < 0 else "replay").inc()
+        elif isinstance(event, SessionResumed):
+            self.resumes.labels("snapshot" if event.replayed < 0 else "replay").inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from simulator.actors import ConsoleModel, step
+from simulator.actors.console import MACHINE, TABLE_FILE, TabMachine
 
 CASES = json.loads((Path(__file__).parent / "vectors" / "console_tabs.json").read_text())["cases"]
 
@@ -17,6 +18,43 @@ def test_vector(case):
     event = case["event"]
     got = step(case["policy"], case["state"], event["type"], event.get("reason"))
     assert (got.state, list(got.effects)) == (case["next"], case["effects"]), case["why"]
+
+
+def _rule_of(case):
+    """Which rule of the table a vector exercises: (event, state, its index, policy)."""
+    event, reason = case["event"]["type"], case["event"].get("reason")
+    rules = MACHINE.rules.get((event, case["state"]), ())
+    hit = next(i for i, rule in enumerate(rules) if rule.when is None or reason in rule.when)
+    return (event, case["state"], hit, case["policy"])
+
+
+def test_every_rule_of_the_table_has_a_vector():
+    """The vectors check both interpreters on every rule, under each policy."""
+    rules = {
+        (event, state, i, policy)
+        for (event, state), alternatives in MACHINE.rules.items()
+        for i in range(len(alternatives))
+        for policy in MACHINE.policies
+    }
+    covered = {_rule_of(c) for c in CASES if (c["event"]["type"], c["state"]) in MACHINE.rules}
+    assert rules - covered == set()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda t: t["transitions"]["ring"]["none"][0].update(next="ringin"), "no state"),
+        (lambda t: t["transitions"]["ring"].update(nowhere=[]), "undeclared"),
+        (lambda t: t["transitions"]["ring"]["none"][0].update(when="sometimes"), "reason set"),
+        (lambda t: t["reasons"]["explained"].append("declined"), "{notice}"),
+        (lambda t: t.update(fallback_policy="careless"), "fallback_policy"),
+    ],
+)
+def test_an_inconsistent_table_is_refused_when_loaded(change, problem):
+    table = json.loads(TABLE_FILE.read_text())
+    change(table)
+    with pytest.raises(ValueError, match=problem):
+        TabMachine(table)
 
 
 def test_model_tracks_which_tabs_ring():

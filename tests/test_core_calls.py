@@ -6,6 +6,7 @@ from world import World
 
 from server import protocol as p
 from server.core import Account, Settings
+from server.core.lifecycle import RingStopped
 
 
 def ring_events(w, sid):
@@ -77,9 +78,14 @@ def test_decline_stops_only_that_console_and_all_declined_is_missed():
     assert w.ringing(b) == set()
     last = [m for m in w.inbox[v] if isinstance(m, p.CallState)][-1]
     assert (last.state, last.leave_message) == ("missed", True)
-    # a late accept names the state it found
+    # a late accept names the state it found, and so does a late decline (the call table)
     err = w.do(a, p.Accept(id="late", call=call))
     assert err.code == "illegal_state" and "missed" in err.message
+    err = w.do(a, p.Decline(id="late2", call=call))
+    assert (err.code, err.message) == (
+        "illegal_state",
+        "operator cannot 'decline' a call in state 'missed'",
+    )
 
 
 def test_decline_of_a_call_that_is_not_ringing_here_is_forbidden():
@@ -192,10 +198,8 @@ def test_operator_offline_after_grace_stops_rings():
     w.drop(a)
     w.advance(p.SESSION_GRACE + 1)
     # the console is gone, so the stop is recorded rather than delivered
-    stops = [x.fields for x in w.logs if x.event == "ring_stopped"]
-    assert stops == [
-        {"call": call, "operator": "op0", "reason": "offline", "duration": p.SESSION_GRACE}
-    ]
+    stops = [x for x in w.logs if isinstance(x, RingStopped)]
+    assert stops == [RingStopped(call, "op0", "offline", duration=p.SESSION_GRACE)]
     assert w.ringing(b) == {call}
     status = [m.operator.status for m in w.inbox[b] if isinstance(m, p.OperatorStatusEvent)]
     assert status[-1] == "offline"
@@ -223,6 +227,6 @@ def test_logout_ends_the_session_at_once_without_grace():
     assert w.hub.sessions_of("op0") == [a]
     w.apply(w.hub.end_session(w.now, a))
     assert w.hub.sessions_of("op0") == []
-    stops = [x.fields["reason"] for x in w.logs if x.event == "ring_stopped"]
+    stops = [x.reason for x in w.logs if isinstance(x, RingStopped)]
     assert stops == ["offline"]
     assert w.ringing(b) == {call}

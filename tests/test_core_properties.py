@@ -15,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from world import World
 
 from server import protocol as p
+from server.core.lifecycle import CallAccepted
 
 OPERATORS = range(3)
 PAGES = [f"pg{i}" for i in range(4)]
@@ -139,9 +140,7 @@ class Hub(RuleBasedStateMachine):
 
     @invariant()
     def no_call_has_two_winners(self) -> None:
-        accepted = Counter(
-            log.fields["call"] for log in self.world.logs if log.event == "call_accepted"
-        )
+        accepted = Counter(log.call for log in self.world.logs if isinstance(log, CallAccepted))
         assert all(n == 1 for n in accepted.values()), accepted
 
     @invariant()

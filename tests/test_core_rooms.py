@@ -126,6 +126,29 @@ def test_invitation_declined_tells_the_operator_and_cancel_tells_the_visitor():
     assert w.do(v, p.InvitationReply(id="r2", invitation=inv2, accept=True)).code == "not_found"
 
 
+def test_a_visitor_calling_invited_or_chatting_is_not_invited():
+    """The visitor table's refusals; the console explains them by the state they name."""
+    w = World(operators=2)
+    op, other = w.operator(0), w.operator(1)
+    v = w.visitor("pg1")
+    vid = w.take(op, p.VisitorArrived)[0].visitor.id
+
+    def refusal(request_id):  # another operator's invite
+        err = w.do(other, p.InviteVisitor(id=request_id, visitor=vid))
+        return (err.code, err.message)
+
+    busy = ("illegal_state", "operator cannot 'invite_visitor' a visitor in state 'busy'")
+    inv = w.do(op, p.InviteVisitor(id="i", visitor=vid)).invitation
+    assert refusal("i1") == busy  # invited
+    w.do(op, p.CancelInvitation(id="c", invitation=inv))
+    call = w.do(v, p.PlaceCall(id="call")).call
+    assert refusal("i2") == busy  # calling
+    w.do(op, p.Accept(id="a", call=call))
+    chatting = ("illegal_state", "operator cannot 'invite_visitor' a visitor in state 'chatting'")
+    assert refusal("i3") == chatting
+    assert w.do(op, p.InviteVisitor(id="i4", visitor="v_gone")).code == "not_found"
+
+
 def pinned_pair(binding):
     w = World(operators=1, binding=binding)
     op = w.operator(0)

@@ -9,12 +9,15 @@ from server.core.machines import (
     CALL,
     INVITATION,
     ROOM,
+    VISITOR,
     CallEvent,
     CallState,
     InvitationEvent,
     InvitationState,
     RoomEvent,
     RoomState,
+    VisitorEvent,
+    VisitorState,
     step,
 )
 
@@ -22,6 +25,7 @@ TABLES = [
     ("call", CALL, CallState, CallEvent),
     ("room", ROOM, RoomState, RoomEvent),
     ("invitation", INVITATION, InvitationState, InvitationEvent),
+    ("visitor", VISITOR, VisitorState, VisitorEvent),
 ]
 CASES = [
     (name, table, state, event)

@@ -5,7 +5,7 @@ carries out the effects returned. See ``docs/protocol.md`` for the behaviour
 seen on the wire and :mod:`server.core.machines` for the transition tables.
 """
 
-from .effects import CancelTimer, CloseSession, Deliver, Effect, Lifecycle, Persist, StartTimer
+from .effects import CancelTimer, CloseSession, Deliver, Effect, Persist, StartTimer
 from .errors import (
     AuthFailed,
     CoreError,
@@ -17,6 +17,7 @@ from .errors import (
 )
 from .hub import Hub
 from .ids import IdSource, SecretIds, SeededIds
+from .lifecycle import Lifecycle
 from .machines import CallState, InvitationState, RoomState
 from .model import (
     Account,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .. import protocol as p
 from .effects import Ctx
-from .errors import Forbidden, IllegalTransition, LimitReached
+from .guards import require_ringing_at, require_room_for_a_chat
+from .lifecycle import UNANSWERED, CallAccepted, CallRinging, RingStarted, RingStopped
 from .machines import CALL, CallEvent, CallState, step
 from .model import Call, OperatorPresence, Visitor
 from .rooms import open_room
@@ -50,9 +51,7 @@ def place_call(ctx: Ctx, visitor: Visitor, page_instance_id: str, button_id: str
     ctx.persist(call)
     ctx.timer(("ring_timeout", call.id), ctx.now + account.settings.ring_timeout)
     ctx.to_visitor(call.account_id, visitor.id, p.CallState(call.id, "ringing", False))
-    ctx.log(
-        "call_ringing", call=call.id, account=call.account_id, visitor=visitor.id, button=button_id
-    )
+    ctx.log(CallRinging(call.id, call.account_id, visitor.id, button_id))
     for op in st.account_operators(call.account_id):
         if eligible(ctx, op):
             _ring(ctx, call, op)
@@ -64,19 +63,13 @@ def _ring(ctx: Ctx, call: Call, op: OperatorPresence) -> None:
     info = ring_info(ctx.state, call)
     ring = p.Ring(info.call, info.visitor, info.button, info.button_name, info.started_at)
     ctx.to_operator(op.operator.id, ring)
-    ctx.log("ring_started", call=call.id, operator=op.operator.id)
+    ctx.log(RingStarted(call.id, op.operator.id))
 
 
 def _stop_ring(ctx: Ctx, call: Call, operator_id: str, reason: str) -> None:
     started = call.ringing.pop(operator_id)
     ctx.to_operator(operator_id, p.RingStop(call.id, reason))
-    ctx.log(
-        "ring_stopped",
-        call=call.id,
-        operator=operator_id,
-        reason=reason,
-        duration=ctx.now - started,
-    )
+    ctx.log(RingStopped(call.id, operator_id, reason, duration=ctx.now - started))
 
 
 def ring_info(st: State, call: Call) -> p.RingInfo:
@@ -89,14 +82,11 @@ def accept(ctx: Ctx, op: OperatorPresence, call: Call) -> str:
     """Compare-and-set: the first accept of a ringing call wins; returns the room id."""
     st = ctx.state
     op_id = op.operator.id
-    if call.state != CallState.RINGING:
-        step("call", CALL, "operator", call.state, CallEvent.ACCEPT)  # raises, naming the state
-    if op_id not in call.ringing:
-        raise Forbidden(f"call {call.id!r} is not ringing at your console")
-    max_chats = st.accounts[call.account_id].settings.max_chats
-    if len(op.rooms) >= max_chats:
-        raise LimitReached(f"you already have {len(op.rooms)} chats (max {max_chats})")
-    call.state = step("call", CALL, "operator", call.state, CallEvent.ACCEPT)
+    # the table first: a late accept of a taken call is illegal_state, whoever sends it
+    accepted = step("call", CALL, "operator", call.state, CallEvent.ACCEPT)
+    require_ringing_at(call, op_id)
+    require_room_for_a_chat(op, st.accounts[call.account_id].settings.max_chats)
+    call.state = accepted
     call.accepted_by = op_id
     call.accepted_at = ctx.now
     ctx.cancel(("ring_timeout", call.id))
@@ -116,19 +106,16 @@ def accept(ctx: Ctx, op: OperatorPresence, call: Call) -> str:
     )
     call.room_id = room.id
     ctx.persist(call)
-    ctx.log(
-        "call_accepted", call=call.id, operator=op_id, room=room.id, wait=ctx.now - call.created_at
-    )
+    ctx.log(CallAccepted(call.id, op_id, room.id, wait=ctx.now - call.created_at))
     return room.id
 
 
 def decline(ctx: Ctx, op: OperatorPresence, call: Call) -> None:
     """This console stops ringing; if nobody eligible is left, the call is missed."""
     op_id = op.operator.id
-    if call.state != CallState.RINGING:
-        raise IllegalTransition("call", "operator", call.state.value, "decline")
-    if op_id not in call.ringing:
-        raise Forbidden(f"call {call.id!r} is not ringing at your console")
+    ringing = step("call", CALL, "operator", call.state, CallEvent.DECLINE)
+    require_ringing_at(call, op_id)
+    call.state = ringing
     call.declined.add(op_id)
     _stop_ring(ctx, call, op_id, "declined")
     if not call.ringing and not any(
@@ -161,13 +148,8 @@ def end_unanswered(ctx: Ctx, call: Call, event: CallEvent, reason: str) -> None:
     missed = call.state == CallState.MISSED
     ctx.to_visitor(call.account_id, call.visitor_id, p.CallState(call.id, call.state.value, missed))
     ctx.persist(call)
-    ctx.log(
-        f"call_{call.state.value}",
-        call=call.id,
-        account=call.account_id,
-        reason=reason,
-        wait=ctx.now - call.created_at,
-    )
+    ended = UNANSWERED[call.state]
+    ctx.log(ended(call.id, call.account_id, reason, wait=ctx.now - call.created_at))
     if missed:
         st.call_missed(call)
     else:

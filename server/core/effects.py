@@ -2,8 +2,9 @@
 
 The adapter executes a batch in this order: every :class:`Persist` in one
 transaction, then :class:`Deliver` and :class:`CloseSession` in order, then
-timers, then :class:`Lifecycle`. So nothing is shown to anybody before it is
-stored, and a sender's ``ok`` implies its message is on disk.
+timers, then the lifecycle events (:mod:`server.core.lifecycle`). So nothing is
+shown to anybody before it is stored, and a sender's ``ok`` implies its message
+is on disk.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from .lifecycle import Lifecycle
 
 if TYPE_CHECKING:
     from .state import State
@@ -53,14 +56,6 @@ class StartTimer:
 @dataclass(frozen=True, slots=True)
 class CancelTimer:
     key: TimerKey
-
-
-@dataclass(frozen=True, slots=True)
-class Lifecycle:
-    """A call/room lifecycle event for structured logs and metrics."""
-
-    event: str
-    fields: dict[str, Any]
 
 
 Effect = Deliver | CloseSession | Persist | StartTimer | CancelTimer | Lifecycle
@@ -114,5 +109,6 @@ class Ctx:
     def cancel(self, key: TimerKey) -> None:
         self.effects.append(CancelTimer(key))
 
-    def log(self, event: str, **fields: Any) -> None:
-        self.effects.append(Lifecycle(event, fields))
+    def log(self, event: Lifecycle) -> None:
+        """Report a lifecycle event (:mod:`server.core.lifecycle`)."""
+        self.effects.append(event)

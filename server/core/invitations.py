@@ -6,37 +6,52 @@ from typing import Literal
 
 from .. import protocol as p
 from .effects import Ctx
-from .errors import IllegalTransition, NotFound
-from .machines import INVITATION, InvitationEvent, step
+from .guards import require_invitee
+from .lifecycle import INVITATION_ENDED, InvitationSent
+from .machines import (
+    INVITATION,
+    VISITOR,
+    InvitationEvent,
+    VisitorEvent,
+    VisitorState,
+    step,
+)
 from .model import Invitation, OperatorPresence, Visitor
 from .rooms import open_room
+from .state import State
 from .views import operator_party
 
 
+def visitor_state(st: State, visitor: Visitor) -> VisitorState:
+    """Where the visitor is in :data:`~server.core.machines.VISITOR`: derived, not stored,
+    from its invitation, call and open rooms."""
+    if visitor.invitation_id is not None or visitor.call_id is not None:
+        return VisitorState.BUSY
+    if st.open_rooms_of(visitor.account_id, visitor.id):
+        return VisitorState.CHATTING
+    return VisitorState.BROWSING
+
+
 def invite(ctx: Ctx, op: OperatorPresence, visitor_id: str, text: str) -> Invitation:
+    """An operator invites a visitor on the site to chat; only one that is browsing (not
+    calling, invited or chatting already) may be."""
     st = ctx.state
     account_id = op.operator.account_id
-    visitor = st.visitors.get((account_id, visitor_id))
-    if visitor is None:
-        raise NotFound(f"no visitor {visitor_id!r} on the site")
-    if visitor.invitation_id is not None or visitor.call_id is not None:
-        raise IllegalTransition("visitor", "operator", "busy", "invite_visitor")
-    if st.open_rooms_of(account_id, visitor_id):
-        raise IllegalTransition("visitor", "operator", "chatting", "invite_visitor")
+    visitor = st.visitor(account_id, visitor_id)
+    step("visitor", VISITOR, "operator", visitor_state(st, visitor), VisitorEvent.INVITE_VISITOR)
     inv = Invitation(st.ids("inv"), account_id, op.operator.id, visitor_id, text, ctx.now)
     st.invitations[inv.id] = inv
     visitor.invitation_id = inv.id
     ctx.persist(inv)
     info = p.InvitationInfo(invitation=inv.id, operator=operator_party(op), text=text)
     ctx.to_visitor(account_id, visitor_id, p.Invitation(info))
-    ctx.log("invitation_sent", invitation=inv.id, operator=op.operator.id, visitor=visitor_id)
+    ctx.log(InvitationSent(inv.id, op.operator.id, visitor_id))
     return inv
 
 
 def reply(ctx: Ctx, visitor: Visitor, inv: Invitation, accept: bool) -> str | None:
     """The visitor accepts (a room opens with the inviting operator) or declines."""
-    if inv.visitor_id != visitor.id:
-        raise NotFound(f"no invitation {inv.id!r}")
+    require_invitee(inv, visitor.id)
     event = InvitationEvent.ACCEPT if accept else InvitationEvent.DECLINE
     inv.state = step("invitation", INVITATION, "visitor", inv.state, event)
     _finish(ctx, inv, visitor)
@@ -71,4 +86,4 @@ def _finish(ctx: Ctx, inv: Invitation, visitor: Visitor | None) -> None:
     if visitor is not None and visitor.invitation_id == inv.id:
         visitor.invitation_id = None
     ctx.persist(inv)
-    ctx.log(f"invitation_{inv.state.value}", invitation=inv.id)
+    ctx.log(INVITATION_ENDED[inv.state](inv.id))

@@ -2,8 +2,10 @@
 
 Each table maps ``(state, event) -> next state``. Anything missing is illegal
 and :func:`step` raises :class:`IllegalTransition` naming machine, role, state
-and event. The tables are the single source of truth; ``tests/test_machines.py``
-walks every legal and every illegal pair.
+and event. The tables are the single source of truth: every ``illegal_state`` the
+core answers comes from :func:`step` on one of them (the other refusals are the
+named checks of :mod:`server.core.guards`). ``tests/test_machines.py`` walks every
+legal and every illegal pair.
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ class CallState(StrEnum):
 
 
 class CallEvent(StrEnum):
+    """What happens to a call: an operator's accept or decline, its room closing, the
+    server's misses, the visitor leaving."""
+
     ACCEPT = "accept"
+    DECLINE = "decline"
     CLOSE = "close"
     ALL_DECLINED = "all_declined"
     TIMEOUT = "timeout"
@@ -35,6 +41,8 @@ class CallEvent(StrEnum):
 
 CALL: Mapping[tuple[CallState, CallEvent], CallState] = {
     (CallState.RINGING, CallEvent.ACCEPT): CallState.ACCEPTED,
+    # one console's decline: the call rings on elsewhere (ALL_DECLINED when none is left)
+    (CallState.RINGING, CallEvent.DECLINE): CallState.RINGING,
     (CallState.RINGING, CallEvent.ALL_DECLINED): CallState.MISSED,
     (CallState.RINGING, CallEvent.TIMEOUT): CallState.MISSED,
     (CallState.RINGING, CallEvent.VISITOR_LEFT): CallState.ABANDONED,
@@ -43,11 +51,15 @@ CALL: Mapping[tuple[CallState, CallEvent], CallState] = {
 
 
 class RoomState(StrEnum):
+    """A room is open until it ends, for good."""
+
     OPEN = "open"
     CLOSED = "closed"
 
 
 class RoomEvent(StrEnum):
+    """What participants do in a room."""
+
     MESSAGE = "message"
     TYPING = "typing"
     JOIN = "join"
@@ -76,6 +88,8 @@ class InvitationState(StrEnum):
 
 
 class InvitationEvent(StrEnum):
+    """The visitor's answer, or the invitation withdrawn."""
+
     ACCEPT = "accept"
     DECLINE = "decline"
     CANCEL = "cancel"
@@ -85,6 +99,30 @@ INVITATION: Mapping[tuple[InvitationState, InvitationEvent], InvitationState] = 
     (InvitationState.PENDING, InvitationEvent.ACCEPT): InvitationState.ACCEPTED,
     (InvitationState.PENDING, InvitationEvent.DECLINE): InvitationState.DECLINED,
     (InvitationState.PENDING, InvitationEvent.CANCEL): InvitationState.CANCELLED,
+}
+
+
+class VisitorState(StrEnum):
+    """What a visitor on the site is doing, as far as an invitation is concerned.
+
+    Not stored: derived from the visitor's call, invitation and rooms
+    (:func:`server.core.invitations.visitor_state`). The names are on the wire, in the
+    ``illegal_state`` message, and the console explains ``busy`` and ``chatting``.
+    """
+
+    BROWSING = "browsing"
+    BUSY = "busy"  # invited already, or calling
+    CHATTING = "chatting"
+
+
+class VisitorEvent(StrEnum):
+    """An operator's proactive invitation."""
+
+    INVITE_VISITOR = "invite_visitor"
+
+
+VISITOR: Mapping[tuple[VisitorState, VisitorEvent], VisitorState] = {
+    (VisitorState.BROWSING, VisitorEvent.INVITE_VISITOR): VisitorState.BUSY,
 }
 
 

@@ -6,6 +6,13 @@ from .. import protocol as p
 from . import invitations
 from .calls import end_unanswered
 from .effects import Ctx
+from .lifecycle import (
+    OperatorOffline,
+    OperatorOnline,
+    OperatorStatus,
+    VisitorArrived,
+    VisitorLeft,
+)
 from .machines import CallEvent
 from .model import OperatorPresence, Visitor
 from .rooms import end_room, operator_leave
@@ -27,7 +34,7 @@ def operator_session_started(ctx: Ctx, op: OperatorPresence, session_id: str) ->
     ctx.dirty_operators.add(op.operator.id)
     if was_offline:
         _announce_status(ctx, op)
-        ctx.log("operator_online", operator=op.operator.id, status=op.status)
+        ctx.log(OperatorOnline(op.operator.id, op.status))
 
 
 def operator_leaving(ctx: Ctx, op: OperatorPresence, session_id: str) -> None:
@@ -37,7 +44,7 @@ def operator_leaving(ctx: Ctx, op: OperatorPresence, session_id: str) -> None:
     ctx.dirty_operators.add(op.operator.id)
     if not op.present:
         _announce_status(ctx, op)
-        ctx.log("operator_offline", operator=op.operator.id, leaving=True)
+        ctx.log(OperatorOffline(op.operator.id, leaving=True))
 
 
 def operator_session_ended(ctx: Ctx, op: OperatorPresence, session_id: str) -> None:
@@ -57,7 +64,7 @@ def operator_session_ended(ctx: Ctx, op: OperatorPresence, session_id: str) -> N
         invitations.cancel(ctx, inv, "operator_offline")
     if was_present:
         _announce_status(ctx, op)
-    ctx.log("operator_offline", operator=op.operator.id)
+    ctx.log(OperatorOffline(op.operator.id))
 
 
 def set_status(ctx: Ctx, op: OperatorPresence, status: str) -> None:
@@ -65,14 +72,14 @@ def set_status(ctx: Ctx, op: OperatorPresence, status: str) -> None:
         return
     op.status = status
     _announce_status(ctx, op)
-    ctx.log("operator_status", operator=op.operator.id, status=status)
+    ctx.log(OperatorStatus(op.operator.id, status))
 
 
 def visitor_seen(ctx: Ctx, visitor: Visitor, *, new: bool) -> None:
     """Tell operators that a visitor arrived or that its latest page changed."""
     ctx.to_account_operators(visitor.account_id, p.VisitorArrived(visitor_info(visitor)))
     if new:
-        ctx.log("visitor_arrived", account=visitor.account_id, visitor=visitor.id)
+        ctx.log(VisitorArrived(visitor.account_id, visitor.id))
 
 
 def page_left(ctx: Ctx, account_id: str, page_instance_id: str) -> None:
@@ -94,4 +101,4 @@ def page_left(ctx: Ctx, account_id: str, page_instance_id: str) -> None:
         end_room(ctx, room, "visitor_left")
     del st.visitors[(account_id, visitor_id)]
     ctx.to_account_operators(account_id, p.VisitorLeft(visitor_id))
-    ctx.log("visitor_left", account=account_id, visitor=visitor_id)
+    ctx.log(VisitorLeft(account_id, visitor_id))

@@ -10,7 +10,8 @@ from typing import Any
 from .. import protocol as p
 from . import calls, invitations, presence, rooms, sessions
 from .effects import CloseSession, Ctx
-from .errors import Forbidden, InvalidRequest
+from .guards import require_caller, require_inviter, require_operator, require_text, require_visitor
+from .lifecycle import OfflineMessageLeft
 from .machines import CallEvent
 from .model import OfflineMessage, OperatorPresence, Session
 from .views import operator_party, visitor_party
@@ -37,21 +38,21 @@ def _decline(ctx: Ctx, s: Session, r: p.Decline) -> dict[str, Any]:
 
 def _op_send(ctx: Ctx, s: Session, r: p.Send) -> dict[str, Any]:
     room = ctx.state.room(s.account_id, r.room)
-    rooms.require_operator(room, s.owner)
+    require_operator(room, s.owner)
     n = rooms.post_message(ctx, room, operator_party(_op(ctx, s)), r.text, r.id)
     return {"room": room.id, "n": n}
 
 
 def _op_typing(ctx: Ctx, s: Session, r: p.Typing) -> dict[str, Any]:
     room = ctx.state.room(s.account_id, r.room)
-    rooms.require_operator(room, s.owner)
+    require_operator(room, s.owner)
     rooms.typing(ctx, room, operator_party(_op(ctx, s)), r.on, _op(ctx, s).sessions)
     return {}
 
 
 def _op_close(ctx: Ctx, s: Session, r: p.Close) -> dict[str, Any]:
     room = ctx.state.room(s.account_id, r.room)
-    rooms.require_operator(room, s.owner)
+    require_operator(room, s.owner)
     rooms.operator_leave(ctx, room, s.owner, "closed")
     return {"room": room.id}
 
@@ -63,8 +64,7 @@ def _invite_visitor(ctx: Ctx, s: Session, r: p.InviteVisitor) -> dict[str, Any]:
 
 def _cancel_invitation(ctx: Ctx, s: Session, r: p.CancelInvitation) -> dict[str, Any]:
     inv = ctx.state.invitation(s.account_id, r.invitation)
-    if inv.operator_id != s.owner:
-        raise Forbidden(f"invitation {inv.id!r} is not yours")
+    require_inviter(inv, s.owner)
     invitations.cancel(ctx, inv, "cancelled")
     return {"invitation": inv.id}
 
@@ -99,8 +99,7 @@ def _call(ctx: Ctx, s: Session, r: p.PlaceCall) -> dict[str, Any]:
 def _hangup(ctx: Ctx, s: Session, r: p.Hangup) -> dict[str, Any]:
     visitor = ctx.state.visitor_of_session(s)
     call = ctx.state.call(s.account_id, r.call)
-    if call.visitor_id != visitor.id:
-        raise Forbidden(f"call {call.id!r} is not yours")
+    require_caller(call, visitor.id)
     calls.end_unanswered(ctx, call, CallEvent.VISITOR_LEFT, "visitor_left")
     return {"call": call.id}
 
@@ -108,7 +107,7 @@ def _hangup(ctx: Ctx, s: Session, r: p.Hangup) -> dict[str, Any]:
 def _v_send(ctx: Ctx, s: Session, r: p.Send) -> dict[str, Any]:
     visitor = ctx.state.visitor_of_session(s)
     room = ctx.state.room(s.account_id, r.room)
-    rooms.require_visitor(room, visitor.id)
+    require_visitor(room, visitor.id)
     n = rooms.post_message(ctx, room, visitor_party(visitor.id), r.text, r.id)
     return {"room": room.id, "n": n}
 
@@ -116,7 +115,7 @@ def _v_send(ctx: Ctx, s: Session, r: p.Send) -> dict[str, Any]:
 def _v_typing(ctx: Ctx, s: Session, r: p.Typing) -> dict[str, Any]:
     visitor = ctx.state.visitor_of_session(s)
     room = ctx.state.room(s.account_id, r.room)
-    rooms.require_visitor(room, visitor.id)
+    require_visitor(room, visitor.id)
     rooms.typing(ctx, room, visitor_party(visitor.id), r.on, {s.id})
     return {}
 
@@ -124,7 +123,7 @@ def _v_typing(ctx: Ctx, s: Session, r: p.Typing) -> dict[str, Any]:
 def _v_close(ctx: Ctx, s: Session, r: p.Close) -> dict[str, Any]:
     visitor = ctx.state.visitor_of_session(s)
     room = ctx.state.room(s.account_id, r.room)
-    rooms.require_visitor(room, visitor.id)
+    require_visitor(room, visitor.id)
     rooms.end_room(ctx, room, "visitor_closed")
     return {"room": room.id}
 
@@ -138,8 +137,7 @@ def _invitation_reply(ctx: Ctx, s: Session, r: p.InvitationReply) -> dict[str, A
 
 
 def _leave_message(ctx: Ctx, s: Session, r: p.LeaveMessage) -> dict[str, Any]:
-    if not r.text.strip():
-        raise InvalidRequest("leave_message: `text` is blank")
+    require_text("leave_message", r.text)
     visitor = ctx.state.visitor_of_session(s)
     ended = ctx.state.ended_calls
     last_call = next(
@@ -162,7 +160,7 @@ def _leave_message(ctx: Ctx, s: Session, r: p.LeaveMessage) -> dict[str, Any]:
     )
     ctx.persist(msg)
     ctx.state.missed_calls.pop((s.account_id, visitor.id), None)
-    ctx.log("offline_message", account=s.account_id, visitor=visitor.id)
+    ctx.log(OfflineMessageLeft(s.account_id, visitor.id))
     return {}
 
 

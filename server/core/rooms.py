@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from .. import protocol as p
 from .effects import Ctx
-from .errors import Forbidden, InvalidRequest, LimitReached, NotFound
+from .guards import (
+    require_invitable,
+    require_invited,
+    require_operator,
+    require_room_for_a_chat,
+    require_text,
+)
+from .lifecycle import OperatorJoinedRoom, OperatorLeftRoom, RoomClosed, RoomOpened
 from .machines import CALL, ROOM, CallEvent, RoomEvent, step
 from .model import Membership, Message, Room
 from .views import operator_party, room_info, room_visitor_info
@@ -49,26 +56,8 @@ def open_room(
     ctx.persist(room)
     ctx.persist(Membership(room.id, operator_id, ctx.now))
     ctx.send_many(participant_sessions(ctx, room), p.RoomOpened(room_info(st, room)))
-    ctx.log(
-        "room_opened",
-        room=room.id,
-        account=account_id,
-        visitor=visitor_id,
-        operator=operator_id,
-        call=call_id,
-        invitation=invitation_id,
-    )
+    ctx.log(RoomOpened(room.id, account_id, visitor_id, operator_id, call_id, invitation_id))
     return room
-
-
-def require_operator(room: Room, operator_id: str) -> None:
-    if operator_id not in room.operators:
-        raise Forbidden(f"you are not in room {room.id!r}")
-
-
-def require_visitor(room: Room, visitor_id: str) -> None:
-    if room.visitor_id != visitor_id:
-        raise Forbidden(f"room {room.id!r} is not yours")
 
 
 def post_message(
@@ -78,8 +67,7 @@ def post_message(
     ``send`` again (sender, request id and text), from a session that does not remember
     it (a new one, after a server restart), is answered with the number it got."""
     room.state = step("room", ROOM, sender.role, room.state, RoomEvent.MESSAGE)
-    if not text.strip():
-        raise InvalidRequest("send: `text` is blank")
+    require_text("send", text)
     if request_id is not None:
         earlier = room.requests.get((sender.id, request_id, text))
         if earlier is not None:
@@ -116,7 +104,7 @@ def operator_leave(ctx: Ctx, room: Room, operator_id: str, reason: str) -> None:
         participant_sessions(ctx, room),
         p.ParticipantLeft(room=room.id, who=operator_party(op), reason=reason),
     )
-    ctx.log("operator_left_room", room=room.id, operator=operator_id, reason=reason)
+    ctx.log(OperatorLeftRoom(room.id, operator_id, reason))
 
 
 def end_room(ctx: Ctx, room: Room, reason: str) -> None:
@@ -147,14 +135,8 @@ def end_room(ctx: Ctx, room: Room, reason: str) -> None:
         call.end_reason = reason
         ctx.persist(call)
         st.retire_call(call)
-    ctx.log(
-        "room_closed",
-        room=room.id,
-        account=room.account_id,
-        reason=reason,
-        messages=len(room.messages),
-        duration=ctx.now - room.opened_at,
-    )
+    duration = ctx.now - room.opened_at
+    ctx.log(RoomClosed(room.id, room.account_id, reason, len(room.messages), duration))
     st.retire_room(room)
 
 
@@ -163,13 +145,7 @@ def invite_operator(ctx: Ctx, room: Room, inviter: str, invitee: str) -> None:
     st = ctx.state
     step("room", ROOM, "operator", room.state, RoomEvent.INVITE_OPERATOR)
     require_operator(room, inviter)
-    target = st.operators.get(invitee)
-    if target is None or target.operator.account_id != room.account_id:
-        raise NotFound(f"no operator {invitee!r} in your account")
-    if invitee in room.operators:
-        raise InvalidRequest(f"operator {invitee!r} is already in the room")
-    if not target.present:
-        raise LimitReached(f"operator {invitee!r} is offline")
+    require_invitable(st, room, invitee)
     if invitee in room.invited:
         return
     room.invited[invitee] = inviter
@@ -185,11 +161,9 @@ def join(ctx: Ctx, room: Room, operator_id: str, max_chats: int) -> None:
     """An invited operator joins: it gets the whole history, the others a notice."""
     st = ctx.state
     step("room", ROOM, "operator", room.state, RoomEvent.JOIN)
-    if operator_id not in room.invited:
-        raise Forbidden(f"you were not invited to room {room.id!r}")
+    require_invited(room, operator_id)
     op = st.operators[operator_id]
-    if len(op.rooms) >= max_chats:
-        raise LimitReached(f"you already have {len(op.rooms)} chats (max {max_chats})")
+    require_room_for_a_chat(op, max_chats)
     others = participant_sessions(ctx, room)
     del room.invited[operator_id]
     room.operators.append(operator_id)
@@ -198,11 +172,11 @@ def join(ctx: Ctx, room: Room, operator_id: str, max_chats: int) -> None:
     ctx.persist(Membership(room.id, operator_id, ctx.now))
     ctx.send_many(others, p.ParticipantJoined(room=room.id, who=operator_party(op)))
     ctx.to_operator(operator_id, p.RoomOpened(room_info(st, room)))
-    ctx.log("operator_joined_room", room=room.id, operator=operator_id)
+    ctx.log(OperatorJoinedRoom(room.id, operator_id))
 
 
 def decline_join(ctx: Ctx, room: Room, operator_id: str) -> None:
-    if operator_id not in room.invited:
-        raise Forbidden(f"you were not invited to room {room.id!r}")
+    """An invited operator says no: the invite ends at its consoles."""
+    require_invited(room, operator_id)
     del room.invited[operator_id]
     ctx.to_operator(operator_id, p.RoomInviteEnded(room=room.id, reason="declined"))

@@ -12,6 +12,7 @@ from .. import protocol as p
 from . import calls, presence
 from .effects import CloseSession, Ctx, Deliver
 from .errors import AuthFailed
+from .lifecycle import PageChanged, SessionResumed, VisitorIdConflict
 from .model import Account, Binding, Conflict, PageInstance, Session, Visitor
 from .snapshots import operator_snapshot, visitor_snapshot
 from .views import operator_info
@@ -114,7 +115,7 @@ def _page_shown(ctx: Ctx, visitor: Visitor, page_id: str, hello: p.VisitorHello)
         return  # the same page, reconnected
     page.url, page.title, page.referrer = hello.url, hello.title, hello.referrer
     presence.visitor_seen(ctx, visitor, new=False)
-    ctx.log("page_changed", account=visitor.account_id, visitor=visitor.id, url=hello.url)
+    ctx.log(PageChanged(visitor.account_id, visitor.id, hello.url))
 
 
 def _bind_visitor(ctx: Ctx, account: Account, hello: p.VisitorHello) -> str:
@@ -143,15 +144,16 @@ def _bind_visitor(ctx: Ctx, account: Account, hello: p.VisitorHello) -> str:
     )
     ctx.persist(conflict)
     ctx.log(
-        "visitor_id_conflict",
-        account=account.id,
-        visitor=claimed,
-        first_page=first.url,
-        second_page=hello.url,
-        first_page_instance=first.id,
-        page_instance=hello.page_instance,
-        binding=binding.value,
-        assigned=assigned,
+        VisitorIdConflict(
+            account.id,
+            claimed,
+            first_page=first.url,
+            second_page=hello.url,
+            first_page_instance=first.id,
+            page_instance=hello.page_instance,
+            binding=binding.value,
+            assigned=assigned,
+        )
     )
     return assigned
 
@@ -207,12 +209,8 @@ def resume(
         _snapshot(ctx, session)
     else:
         ctx.effects.extend(Deliver(session.id, m) for m in missed)
-    ctx.log(
-        "session_resumed",
-        session=session.id,
-        role=session.role,
-        replayed=-1 if missed is None else len(missed),
-    )
+    replayed = -1 if missed is None else len(missed)
+    ctx.log(SessionResumed(session.id, session.role, replayed))
 
 
 def wait_grace(ctx: Ctx, session: Session) -> None:

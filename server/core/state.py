@@ -114,6 +114,13 @@ class State:
             raise NotFound(f"no invitation {invitation_id!r}")
         return inv
 
+    def visitor(self, account_id: str, visitor_id: str) -> Visitor:
+        """A visitor on the site now."""
+        visitor = self.visitors.get((account_id, visitor_id))
+        if visitor is None:
+            raise NotFound(f"no visitor {visitor_id!r} on the site")
+        return visitor
+
     def visitor_of_session(self, session: Session) -> Visitor:
         """The visitor a visitor session's page instance is bound to."""
         visitor_id = self.pages[(session.account_id, session.owner)]

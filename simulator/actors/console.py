@@ -1,112 +1,119 @@
 """The console model of a virtual operator: the same tab state machine as the real console.
 
-A port of ``server/static/js/tabstate.js``. Both must pass the shared vectors in
-``tests/vectors/console_tabs.json``, so a virtual operator rings, stops and
-explains exactly as the browser console does.
+The machine is one table, ``server/static/tabstate.json``, which the browser console
+(``server/static/js/tabstate.js``) imports too; this module interprets it the same way.
+Both must pass the shared vectors in ``tests/vectors/console_tabs.json``, so a virtual
+operator rings, stops and explains exactly as the browser console does.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from importlib import resources
+from typing import Any, Literal
 
 Policy = Literal["confirm", "optimistic"]
 
-#: Ring stops after which the same call may ring here again (the server re-rings).
-TRANSIENT_STOPS = frozenset({"away", "offline", "max_chats"})
-#: Ring stops that the tab explains before it goes: reason -> notice.
-NOTICES = {"accepted_elsewhere": "taken", "visitor_left": "visitor_left", "timeout": "missed"}
-#: Refusals of an accept or a join that applied nothing (the frame was not taken): the
-#: call or the invite still rings here, so the tab rings again.
-RETRY_CODES = frozenset({"rate_limited", "server_busy"})
+#: Where the table is: served at ``/static/tabstate.json`` and shipped with the package.
+TABLE_FILE = resources.files("server") / "static" / "tabstate.json"
+_PLACEHOLDER = re.compile(r"\{(reason|notice)\}")
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """The outcome of one event: the tab's next state and the effects, in order."""
+
     state: str
     effects: tuple[str, ...] = ()
 
 
-def _stopped(reason: str | None, sounding: bool) -> Step:
-    ring = ("stop_ring",) if sounding else ()
-    if reason in TRANSIENT_STOPS:
-        return Step("none", (*ring, "remove_tab"))
-    if reason in NOTICES:
-        return Step("dismissed", (*ring, f"notice:{NOTICES[reason]}", "remove_tab_later"))
-    return Step("dismissed", (*ring, "remove_tab"))  # declined here
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of the table: under ``when`` (a reason set; None: any reason), go to
+    ``next`` (None: stay) and carry out the policy's effects."""
+
+    when: frozenset[str] | None
+    next: str | None
+    effects: Mapping[str, tuple[str, ...]]
+
+
+class TabMachine:
+    """The tab table, checked when loaded: an inconsistent table fails at import, not in
+    the middle of a run."""
+
+    def __init__(self, table: Mapping[str, Any]) -> None:
+        self.states = frozenset(table["states"])
+        self.events = frozenset(table["events"])
+        self.policies: tuple[str, ...] = tuple(table["policies"])
+        self.fallback_policy: str = table["fallback_policy"]
+        self.notices: Mapping[str, str] = table["notices"]
+        reasons = {name: frozenset(codes) for name, codes in table["reasons"].items()}
+        self.rules: dict[tuple[str, str], tuple[Rule, ...]] = {
+            (event, state): tuple(self._rule(raw, reasons) for raw in rules)
+            for event, by_state in table["transitions"].items()
+            for state, rules in by_state.items()
+        }
+        self._check()
+
+    def _rule(self, raw: Mapping[str, Any], reasons: Mapping[str, frozenset[str]]) -> Rule:
+        effects = raw["effects"]
+        if isinstance(effects, list):
+            effects = dict.fromkeys(self.policies, effects)
+        when = raw.get("when")
+        _require(when is None or when in reasons, f"no reason set {when!r}")
+        return Rule(
+            reasons[when] if when is not None else None,
+            raw.get("next"),
+            {policy: tuple(effects[policy]) for policy in self.policies},
+        )
+
+    def _check(self) -> None:
+        _require(self.fallback_policy in self.policies, "fallback_policy is no policy")
+        for (event, state), rules in self.rules.items():
+            where = f"{event} in {state}"
+            _require(event in self.events and state in self.states, f"{where}: undeclared")
+            for rule in rules:
+                _require(rule.next in self.states | {None}, f"{where}: no state {rule.next!r}")
+                noticed = any("{notice}" in e for fx in rule.effects.values() for e in fx)
+                explained = rule.when is not None and rule.when <= self.notices.keys()
+                _require(explained or not noticed, f"{where}: {{notice}} of a reason without one")
+
+    @classmethod
+    def load(cls) -> TabMachine:
+        """The table shipped with the server."""
+        return cls(json.loads(TABLE_FILE.read_text(encoding="utf-8")))
+
+    def step(self, policy: str, state: str, event: str, reason: str | None = None) -> Step:
+        """The next state of one tab and the effects to carry out, in order."""
+        for rule in self.rules.get((event, state), ()):
+            if rule.when is None or reason in rule.when:
+                known = policy if policy in self.policies else self.fallback_policy
+                effects = tuple(self._fill(e, reason) for e in rule.effects[known])
+                return Step(rule.next or state, effects)
+        return Step(state)
+
+    def _fill(self, effect: str, reason: str | None) -> str:
+        # {reason}: the reason as text (None without one); {notice}: that reason's notice
+        return _PLACEHOLDER.sub(
+            lambda m: str(reason) if m[1] == "reason" else self.notices[reason or ""], effect
+        )
+
+
+def _require(holds: bool, problem: str) -> None:
+    if not holds:
+        raise ValueError(f"{TABLE_FILE}: {problem}")
+
+
+#: The console tab machine, from ``server/static/tabstate.json``.
+MACHINE = TabMachine.load()
 
 
 def step(policy: Policy, state: str, event: str, reason: str | None = None) -> Step:
     """The next state of one tab and the effects to carry out, in order."""
-    same = Step(state)
-    confirm = policy == "confirm"
-    if event == "ring":
-        return Step("ringing", ("open_tab", "start_ring")) if state == "none" else same
-    if event == "room_invite":
-        return Step("invited", ("open_tab", "start_ring")) if state == "none" else same
-    if event == "click_accept":
-        if state == "ringing":
-            return Step("accepting", ("send_accept",) if confirm else ("send_accept", "stop_ring"))
-        if state == "invited":
-            return Step("accepting", ("send_join", "stop_ring"))
-        return same
-    if event == "click_x":
-        return {
-            "ringing": Step("dismissed", ("send_decline", "stop_ring", "remove_tab")),
-            "invited": Step("dismissed", ("send_decline_join", "stop_ring", "remove_tab")),
-            "active": Step("closed", ("send_close", "remove_tab")),
-            "closed": Step("closed", ("remove_tab",)),
-            "dismissed": Step("dismissed", ("remove_tab",)),
-            "none": Step("none", ("remove_tab",)),
-        }.get(state, same)
-    if event == "ring_stop":
-        if state == "ringing":
-            return _stopped(reason, True)
-        if state == "accepting":
-            if reason == "accepted":
-                return Step("active", ("stop_ring",) if confirm else ())
-            return _stopped(reason, confirm)
-        return same
-    if event == "accept_failed":  # reason: the error code of the answer
-        if state != "accepting":
-            return same
-        if reason in RETRY_CODES:
-            return Step(
-                "ringing", ("notice:refused",) if confirm else ("start_ring", "notice:refused")
-            )
-        ring = ("stop_ring",) if confirm else ()
-        return Step("dismissed", (*ring, "notice:refused", "remove_tab_later"))
-    if event == "join_failed":
-        if state != "accepting":
-            return same
-        if reason in RETRY_CODES:
-            return Step("invited", ("start_ring", "notice:refused"))
-        return Step("dismissed", ("notice:refused", "remove_tab_later"))
-    if event == "gone":  # a snapshot without this tab's call, invite or chat
-        return {
-            # "none": a new session gets its rings after the snapshot; they must ring
-            "ringing": Step("none", ("stop_ring", "notice:call_gone", "remove_tab_later")),
-            "invited": Step("none", ("stop_ring", "notice:invite_gone", "remove_tab_later")),
-            "accepting": Step(
-                "accepting", ("stop_ring", "notice:checking") if confirm else ("notice:checking",)
-            ),
-            "active": Step("closed", ("notice:chat_gone", "end_chat")),
-        }.get(state, same)
-    if event == "room_opened":
-        if state == "none":
-            return Step("active", ("open_tab", "open_chat"))
-        if state in ("accepting", "active"):
-            return Step("active", ("open_chat",))
-        return same
-    if event == "room_invite_ended":
-        if state == "invited":
-            return Step("dismissed", ("stop_ring", "notice:ended", "remove_tab_later"))
-        return same
-    if event == "room_closed":
-        if state in ("active", "accepting"):
-            return Step("closed", (f"notice:{reason}", "end_chat"))
-        return same
-    return same
+    return MACHINE.step(policy, state, event, reason)
 
 
 @dataclass
