@@ -1,9 +1,9 @@
 """Lean protocol clients for the server benchmarks, and a reference server in its own process.
 
-The benchmarks measure the server, so the clients do as little as they can: raw
-trio-websocket connections, ``json`` in C, pings answered and acks batched as the pages
-batch them, replies paired with requests, and a hook that sees every event with the time
-it was read.
+The benchmarks measure the server, so the clients do as little as they can: a minimal
+WebSocket over a plain socket (``rawws.py``), ``json`` in C, pings answered and acks batched
+as the pages batch them, several events in a frame taken (``hello.batch``), replies paired
+with requests, and a hook that sees every event with the time it was read.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, connect_websocket_url
+from rawws import RawWebSocket
 
 from server.core import Operator, Settings, hash_password
 from server.demo import ACCOUNT, BUTTON, bootstrap_demo
@@ -39,7 +39,7 @@ class Peer:
     def __init__(self, index: int, on_event: Hook) -> None:
         self.index = index
         self.on_event = on_event
-        self.ws: WebSocketConnection
+        self.ws: RawWebSocket
         self.replies: dict[str, Any] = {}
         self.waiting: dict[str, trio.Event] = {}
         self.ids = 0
@@ -49,44 +49,45 @@ class Peer:
         self.ready = trio.Event()
 
     async def open(self, nursery: trio.Nursery, url: str, hello: dict[str, Any]) -> None:
-        self.ws = await connect_websocket_url(nursery, url)
-        await self.ws.send_message(json.dumps({"type": "hello", **hello}))
-        nursery.start_soon(self._read)
+        self.ws = await RawWebSocket.connect(url)
+        self.ws.send(json.dumps({"type": "hello", "batch": True, **hello}))
+        nursery.start_soon(self.ws.run, nursery, self._read)
         await self.ready.wait()
 
-    async def _read(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                text = await self.ws.get_message()
-                t = trio.current_time()
-                event = json.loads(text)
-                kind = event["type"]
-                if kind == "ping":
-                    await self.ws.send_message('{"type":"pong"}')
-                    continue
-                seq = event.get("seq")
-                if seq:
-                    self.last_seq = seq
-                    self.unacked += 1
-                    if self.unacked >= ACK_EVERY:
-                        self.unacked = 0
-                        await self.ws.send_message(f'{{"type":"ack","seq":{seq}}}')
-                if kind == "welcome":
-                    self.welcome = event
-                elif kind == "snapshot":
-                    self.ready.set()
-                ref = event.get("ref")
-                if ref in self.waiting:
-                    self.replies[ref] = event
-                    self.waiting.pop(ref).set()
-                self.on_event(self, event, t)
+    def _read(self, text: str) -> None:
+        t = trio.current_time()
+        data = json.loads(text)
+        for event in data if isinstance(data, list) else (data,):
+            self._event(event, t)
+
+    def _event(self, event: dict[str, Any], t: float) -> None:
+        kind = event["type"]
+        if kind == "ping":
+            self.ws.send('{"type":"pong"}')
+            return
+        seq = event.get("seq")
+        if seq:
+            self.last_seq = seq
+            self.unacked += 1
+            if self.unacked >= ACK_EVERY:
+                self.unacked = 0
+                self.ws.send(f'{{"type":"ack","seq":{seq}}}')
+        if kind == "welcome":
+            self.welcome = event
+        elif kind == "snapshot":
+            self.ready.set()
+        ref = event.get("ref")
+        if ref in self.waiting:
+            self.replies[ref] = event
+            self.waiting.pop(ref).set()
+        self.on_event(self, event, t)
 
     async def request(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Send a request and wait for its ``ok``; raises on an ``error``."""
         self.ids += 1
         rid = f"r{self.ids}"
         done = self.waiting[rid] = trio.Event()
-        await self.ws.send_message(json.dumps({"type": kind, "id": rid, **fields}))
+        self.ws.send(json.dumps({"type": kind, "id": rid, **fields}))
         await done.wait()
         reply = self.replies.pop(rid)
         if reply["type"] == "error":
@@ -94,7 +95,11 @@ class Peer:
         return reply
 
     async def send(self, text: str) -> None:
-        await self.ws.send_message(text)
+        self.send_now(text)
+
+    def send_now(self, text: str) -> None:
+        """Send a frame without waiting: the kernel takes it, or it is flushed later."""
+        self.ws.send(text)
 
 
 def free_port() -> int:
@@ -150,7 +155,9 @@ def server_process(
                 *("--db", db, "--config", str(config_file)),
             ],
             stdout=log or subprocess.DEVNULL,
-            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+            stderr=None
+            if os.environ.get("RL_DEBUG")
+            else (subprocess.STDOUT if log else subprocess.DEVNULL),
             cwd=tree,
             env={**os.environ, "PYTHONPATH": tree} if tree else None,
         )

@@ -16,11 +16,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import trio
-from quart import Response, request, websocket
+from quart import Response, request
 from quart_trio import QuartTrio
 
 from . import admin, pages
-from . import protocol as p
 from .config import ServerConfig
 from .connection import Gateway
 from .core import Effect, Hub, Operator, Settings, hash_password, verify_password
@@ -30,6 +29,7 @@ from .metrics import Metrics
 from .runtime import Runtime
 from .store import Store, token_hash
 from .timers import Key, Timers
+from .websocket import websocket_endpoints
 
 __all__ = ["ChatServer", "HttpError", "ServerConfig", "create_app", "json_response"]
 
@@ -115,6 +115,7 @@ class ChatServer:
             config.observer,
             queue_limit=config.queue_limit,
             max_wait=config.max_wait,
+            max_lag=config.max_lag,
         )
         self.metrics.queue.set_function(lambda: self.runtime.waiting)
         self.gateway = Gateway(
@@ -283,21 +284,8 @@ def create_app(config: ServerConfig | None = None) -> QuartTrio:
     async def shutdown() -> None:
         await chat.stop()
 
-    async def serve_websocket(role: p.Role) -> Response | None:
-        ws = websocket._get_current_object()  # type: ignore[attr-defined]
-        if not chat.origin_allowed(ws.headers.get("Origin"), ws.host):
-            # answered before the upgrade: the page's script sees the handshake fail
-            return Response("origin not allowed", status=403)
-        await chat.gateway.serve(ws, role, ws.remote_addr or "")
-        return None
-
-    @app.websocket("/ws/operator")
-    async def ws_operator() -> Response | None:
-        return await serve_websocket("operator")
-
-    @app.websocket("/ws/visitor")
-    async def ws_visitor() -> Response | None:
-        return await serve_websocket("visitor")
+    # the WebSocket endpoints are ASGI middleware in front of the routes: see websocket.py
+    app.asgi_app = websocket_endpoints(app.asgi_app, chat)  # type: ignore[method-assign,assignment]
 
     @app.errorhandler(HttpError)
     async def http_error(exc: HttpError) -> Response:

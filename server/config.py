@@ -42,7 +42,7 @@ import msgspec
 from .core import IdSource, SecretIds, Settings, Timings
 from .core.passwords import COST as PASSWORD_COST
 from .limits import Limits
-from .runtime import MAX_WAIT, QUEUE_LIMIT
+from .runtime import MAX_LAG, MAX_WAIT, QUEUE_LIMIT
 
 #: Frames queued for one client before it counts as a slow consumer (closed 1008).
 SEND_QUEUE = 4096
@@ -70,6 +70,7 @@ class ServerConfig:
     #: the seconds one may wait before it is answered so (load shedding).
     queue_limit: int = QUEUE_LIMIT
     max_wait: float = MAX_WAIT
+    max_lag: float = MAX_LAG
     #: Page origins allowed to open WebSockets besides the server's own ("*": any).
     #: Clients that send no Origin (not browsers) are always allowed.
     allowed_origins: tuple[str, ...] = ()

@@ -184,6 +184,7 @@ class OperatorHello(_Msg, tag="hello"):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     session: Id | None = None
     last_seq: Seq | None = None
+    batch: bool = False
 
 
 class SetStatus(_Msg, tag="set_status"):
@@ -242,6 +243,7 @@ class VisitorHello(_Msg, tag="hello"):
     session: Id | None = None
     resume_token: Id | None = None
     last_seq: Seq | None = None
+    batch: bool = False
 
     def __post_init__(self) -> None:
         # a page's address is not the visitor's fault: cut it rather than refuse the chat
@@ -562,6 +564,19 @@ def decode_inbound(role: Role, frame: str | bytes) -> Any:
 def decode_event(role: Role, frame: str | bytes) -> Any:
     """Decode one server frame as a client of the ``role`` endpoint sees it."""
     return _event_decoders[role].decode(frame)
+
+
+_batch_decoders: dict[Role, msgspec.json.Decoder[Any]] = {
+    "operator": msgspec.json.Decoder(list[OperatorEvent] | OperatorEvent),
+    "visitor": msgspec.json.Decoder(list[VisitorEvent] | VisitorEvent),
+}
+
+
+def decode_events(role: Role, frame: str | bytes) -> list[Any]:
+    """The events of one server frame: one, or several in a JSON array (a client that
+    said ``hello.batch``)."""
+    decoded = _batch_decoders[role].decode(frame)
+    return decoded if isinstance(decoded, list) else [decoded]
 
 
 def with_seq(message: Any, seq: int) -> Any:

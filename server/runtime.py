@@ -60,6 +60,9 @@ QUEUE_LIMIT = 10_000
 MAX_WAIT = 0.5
 #: Changes applied and stored together at most (a bound on one transaction's time).
 MAX_BATCH = 512
+#: Seconds the server may run late (see :attr:`Runtime.lag`) before new requests are
+#: answered ``server_busy`` at the door.
+MAX_LAG = 0.25
 
 Change = Callable[[float], list[Effect]]
 
@@ -110,6 +113,7 @@ class Runtime:
         *,
         queue_limit: int = QUEUE_LIMIT,
         max_wait: float = MAX_WAIT,
+        max_lag: float = MAX_LAG,
     ) -> None:
         self.store = store
         self.timers = timers
@@ -118,6 +122,15 @@ class Runtime:
         self.observer = observer
         self.queue_limit = queue_limit
         self.max_wait = max_wait
+        self.max_lag = max_lag
+        #: How late the server runs: how long the committer, once there was work for it,
+        #: waited for its turn in trio's scheduler, last time it was woken. When the
+        #: server is past its ceiling every round of the scheduler takes longer, a request
+        #: waits a round at each step (read, queue, apply, write), and its answer is as
+        #: late as a few rounds; the runtime's own queue sees only one of those waits.
+        self.lag = 0.0
+        self._lag_at = 0.0  # when it was measured
+        self._woken_at = 0.0
         #: session id -> its live connection
         self.conns: dict[str, Peer] = {}
         self._jobs: deque[Job] = deque()
@@ -145,6 +158,11 @@ class Runtime:
             return None
         if self._jobs and now - self._jobs[0].queued_at > self.max_wait:
             return None  # the queue is already late: refuse now, cheaply, not after waiting
+        # a lag measured long ago, before a quiet spell, says nothing about now; running
+        # late, the committer measures it again every round
+        if self.lag > self.max_lag and now - self._lag_at < 2 * self.lag:
+            self._poke()  # the committer measures the lag again, even with nothing to do
+            return None
         self._requests += 1
         return self._queue(Job(change, refuse, now))
 
@@ -162,8 +180,13 @@ class Runtime:
             return job
         self._jobs.append(job)
         self._idle = trio.Event() if self._idle.is_set() else self._idle
-        self._wake.set()
+        self._poke()
         return job
+
+    def _poke(self) -> None:
+        if not self._wake.is_set():
+            self._woken_at = trio.current_time()
+            self._wake.set()
 
     @property
     def waiting(self) -> int:
@@ -186,6 +209,8 @@ class Runtime:
                 self._idle.set()
                 self._wake = trio.Event()
                 await self._wake.wait()
+                self._lag_at = trio.current_time()
+                self.lag = self._lag_at - self._woken_at
                 continue
             jobs = [self._jobs.popleft() for _ in range(min(len(self._jobs), MAX_BATCH))]
             batch = _Batch()
@@ -248,11 +273,14 @@ class Runtime:
         self.timers.start(fx.key, trio.current_time() + delay)
 
     def _lifecycle(self, fx: Lifecycle) -> None:
-        self.metrics.observe(fx.event, fx.fields)
+        self.metrics.observe(fx)
+        # outside the core an event is its name and its fields: the log line's format, and
+        # what ServerConfig.observer is given (it also gets frame_received, not an event)
+        fields = fx.fields()
         if self.observer is not None:
-            self.observer(fx.event, fx.fields)
+            self.observer(fx.name, fields)
         if log.isEnabledFor(logging.INFO):
-            log.info("%s", json.dumps({"event": fx.event, **fx.fields}, default=str))
+            log.info("%s", json.dumps({"event": fx.name, **fields}, default=str))
 
     def _fail(self, jobs: list[Job], exc: Exception) -> None:
         self.failure = f"the database refused a write ({exc}); nothing of it was acknowledged"

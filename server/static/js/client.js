@@ -71,7 +71,9 @@ export class Client {
     this.watch();
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      const hello = { ...this.hello(), type: "hello" };
+      // batch: under load the server may put the events queued for this page in one
+      // frame, a JSON array (one socket write instead of one per event)
+      const hello = { ...this.hello(), type: "hello", batch: true };
       if (this.session) {
         hello.session = this.session;
         hello.last_seq = this.lastSeq;
@@ -80,7 +82,10 @@ export class Client {
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (msg) => {
-      if (this.ws === ws) this.receive(JSON.parse(msg.data));
+      const data = JSON.parse(msg.data);
+      for (const event of Array.isArray(data) ? data : [data]) {
+        if (this.ws === ws) this.receive(event);
+      }
     };
     ws.onclose = (close) => {
       if (this.ws === ws) this.closed(close);
