@@ -1,13 +1,14 @@
-"""A protocol client over trio-websocket: the building block of virtual actors.
+"""A protocol client over trio-websocket, for the demo and tests: one connection.
 
-It does what ``docs/protocol.md`` asks of every client: sends ``hello``,
-answers ``ping``, acknowledges sequenced events, drops replayed duplicates
-(``seq`` at or below the last one seen), and pairs replies with requests.
+It does what ``docs/protocol.md`` asks of every client, through the same
+:class:`~simulator.actors.session.ClientSession` as the virtual actors' wire: sends
+``hello``, answers ``ping``, acknowledges every sequenced event at once (no batching),
+drops replayed duplicates (``seq`` at or below the last one seen), and pairs replies
+with requests. It does not reconnect: a resume is a new client with a resuming hello.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,15 +19,13 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket
 
 from server import protocol as p
 
+from .actors.session import ClientSession, RequestFailed, outcome
 from .slim_httpx import httpx
 
+__all__ = ["Client", "ProtocolError", "RequestFailed", "login", "open_client"]
 
-class ProtocolError(Exception):
-    """The server answered a request with an ``error`` frame."""
-
-    def __init__(self, error: p.Error) -> None:
-        super().__init__(f"{error.code}: {error.message}")
-        self.error = error
+#: The name this module used for :class:`RequestFailed`; tests/test_server_e2e.py imports it.
+ProtocolError = RequestFailed
 
 
 async def login(
@@ -41,7 +40,7 @@ async def login(
     async with client(base_url) as http:
         response = await http.post("/api/login", json={"login": login_name, "password": password})
     if response.status_code != 200:
-        raise ProtocolError(p.Error(code="auth_failed", message=response.text))
+        raise RequestFailed(p.Error(code="auth_failed", message=response.text))
     result: dict[str, Any] = response.json()
     return result
 
@@ -52,28 +51,38 @@ class Client:
     def __init__(self, ws: WebSocketConnection, role: p.Role) -> None:
         self.ws = ws
         self.role = role
-        self.welcome: p.Welcome | None = None
-        self.last_seq = 0
-        self._ids = itertools.count(1)
-        self._waiters: dict[str, trio.MemorySendChannel[Any]] = {}
+        # every event acknowledged at once, as this client always has: no ack timer, so
+        # no task of its own besides the reader
+        self.session: ClientSession[trio.MemorySendChannel[Any]] = ClientSession(ack_every=1)
         self._events_in, self.events = trio.open_memory_channel[Any](10_000)
+
+    @property
+    def welcome(self) -> p.Welcome | None:
+        """The server's ``welcome`` (``None`` until it came)."""
+        return self.session.welcome_event
+
+    @property
+    def last_seq(self) -> int:
+        """The highest ``seq`` processed; set it to drop a resume's replay up to there."""
+        return self.session.last_seq
+
+    @last_seq.setter
+    def last_seq(self, seq: int) -> None:
+        self.session.last_seq = seq
 
     async def _send(self, message: msgspec.Struct) -> None:
         await self.ws.send_message(p.encode(message))
 
     def next_id(self) -> str:
-        return f"r{next(self._ids)}"
+        """A fresh request id for this client."""
+        return self.session.next_id()
 
     async def request(self, message: Any) -> p.Ok:
-        """Send a request (its ``id`` set if empty) and wait for its reply."""
+        """Send a request (its ``id`` set by the caller, e.g. from :meth:`next_id`) and
+        wait for its reply; raises :class:`RequestFailed` for an ``error``."""
         send, receive = trio.open_memory_channel[Any](1)
-        self._waiters[message.id] = send
-        await self._send(message)
-        reply = await receive.receive()
-        if isinstance(reply, p.Error):
-            raise ProtocolError(reply)
-        assert isinstance(reply, p.Ok)
-        return reply
+        await self._send(self.session.request(message, send))
+        return outcome(await receive.receive())
 
     async def send(self, message: Any) -> None:
         """Send a message that gets no reply (``typing``, ``bye``...)."""
@@ -87,28 +96,28 @@ class Client:
                 if not kinds or isinstance(event, kinds):
                     return event
 
+    async def _take(self, event: Any) -> None:
+        if isinstance(event, p.Welcome):
+            # one connection per client: nothing is waiting yet, nothing to resend
+            for waiter, error in self.session.welcome(event).lost:
+                waiter.send_nowait(error)
+            self._events_in.send_nowait(event)
+            return
+        step = self.session.receive(event, trio.current_time())
+        for message in step.send:
+            await self._send(message)
+        if step.reply is not None:
+            waiter, reply = step.reply
+            waiter.send_nowait(reply)
+        if step.event is not None:
+            self._events_in.send_nowait(step.event)
+
     async def _run(self) -> None:
         try:
             while True:
                 frame = await self.ws.get_message()
-                event = p.decode_event(self.role, frame)
-                if isinstance(event, p.Ping):
-                    await self._send(p.Pong())
-                    continue
-                if isinstance(event, p.Welcome):
-                    self.welcome = event
-                    self._events_in.send_nowait(event)
-                    continue
-                seq = getattr(event, "seq", 0)
-                if seq:
-                    if seq <= self.last_seq:
-                        continue  # replayed duplicate
-                    self.last_seq = seq
-                    await self._send(p.Ack(seq=seq))
-                ref = getattr(event, "ref", None)
-                if ref is not None and ref in self._waiters:
-                    self._waiters.pop(ref).send_nowait(event)
-                self._events_in.send_nowait(event)
+                for event in p.decode_events(self.role, frame):
+                    await self._take(event)
         except ConnectionClosed:
             self._events_in.close()
 
@@ -119,9 +128,9 @@ async def open_client(ws_url: str, role: p.Role, hello: Any) -> AsyncIterator[Cl
     async with open_websocket_url(f"{ws_url}/ws/{role}") as ws, trio.open_nursery() as nursery:
         client = Client(ws, role)
         nursery.start_soon(client._run)
-        await client._send(hello)
+        await client._send(client.session.connect(hello))
         first = await client.next()
         if isinstance(first, p.Error):
-            raise ProtocolError(first)
+            raise RequestFailed(first)
         yield client
         nursery.cancel_scope.cancel()

@@ -18,8 +18,9 @@ from server import protocol as p
 
 from .. import events as ev
 from ..scenario import VisitorGroup
+from .session import RequestFailed
 from .stage import Stage
-from .wire import RequestFailed, Wire
+from .wire import Wire
 
 
 class VirtualVisitor:

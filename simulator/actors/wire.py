@@ -1,7 +1,8 @@
 """One actor's session with the server, over its own emulated link.
 
 It does what the real pages do (``server/static/js/client.js``): ``hello``,
-``pong``, acknowledgements, dropping replays, pairing replies with requests,
+``pong``, acknowledgements, dropping replays, pairing replies with requests (the
+protocol itself is :class:`~simulator.actors.session.ClientSession`'s; this is its I/O),
 and reconnecting with backoff and resuming the session when the link breaks.
 Its connections cross the actor's :class:`~simulator.link.path.Path`: while the
 path is down a connect gets no answer, as SYNs into an outage get none. Faults
@@ -26,20 +27,9 @@ from server import protocol as p
 
 from ..link import Link, LinkSpec, open_link
 from ..link.path import Path, syn_times
+from .session import ClientSession, outcome
 
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between reconnect attempts, as the pages do
-#: Acknowledgements are cumulative, so they are batched as the pages batch them: at most
-#: ACK_DELAY s after the first unacknowledged event, or at once after ACK_EVERY of them.
-ACK_DELAY = 1.0
-ACK_EVERY = 32
-
-
-class RequestFailed(Exception):
-    """The server answered with an error, or the session it was sent on is gone."""
-
-    def __init__(self, code: str, message: str = "") -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
 
 
 class Wire:
@@ -79,30 +69,21 @@ class Wire:
         # socket as it is, without the link's two tasks and buffers per connection
         self.bare_when_clean = bare_when_clean
         self.link: Link | None = None
-        self.session: str | None = None
-        self.resume_token: str | None = None
-        self.last_seq = 0
-        self._unacked, self._ack_timer = 0, False  # events not yet acknowledged; timer set
+        self.session: ClientSession[trio.MemorySendChannel[Any]] = ClientSession()
         self._nursery: trio.Nursery  # the live connection's, for the ack timer
         self._ws: Any = None
-        self._ids = 0
-        self._pending: dict[str, tuple[Any, trio.MemorySendChannel[Any]]] = {}
         self.closed_for_good = trio.Event()
 
     # ------------------------------------------------------------ requests
 
     async def request(self, message: Any) -> p.Ok:
-        """Send a request (its ``id`` is set here); wait for its reply, across reconnects."""
-        self._ids += 1
-        message = msgspec.structs.replace(message, id=f"r{self._ids}")
+        """Send a request (its ``id`` is set here); wait for its reply, across reconnects.
+        Raises :class:`~simulator.actors.session.RequestFailed` for an ``error``, or when
+        the session it was sent on is gone."""
+        message = msgspec.structs.replace(message, id=self.session.next_id())
         send, receive = trio.open_memory_channel[Any](1)
-        self._pending[message.id] = (message, send)
-        await self._send(message)
-        reply = await receive.receive()
-        if isinstance(reply, p.Error):
-            raise RequestFailed(reply.code, reply.message)
-        assert isinstance(reply, p.Ok)
-        return reply
+        await self._send(self.session.request(message, send))
+        return outcome(await receive.receive())
 
     async def send(self, message: Any) -> None:
         """A message without a reply (``typing``, ``bye``); dropped while disconnected."""
@@ -202,22 +183,21 @@ class Wire:
                         self.resource,
                     )
                     self._nursery = nursery
-                    self._unacked, self._ack_timer = 0, False
-                    await self._write(ws, self._resuming(self.hello()))
+                    await self._write(ws, self.session.connect(self.hello()))
                     while True:
                         frame = await ws.get_message()
                         quiet.deadline = trio.current_time() + dead_after
-                        event = p.decode_event(self.role, frame)
-                        self.on_frame("in", event)
-                        if isinstance(event, p.Welcome):
-                            welcomed = True
-                            dead_after = event.dead_peer_timeout
-                            quiet.deadline = trio.current_time() + dead_after
-                            self._ws = ws
-                            for message in self._welcome(event):  # the server dedupes by id
-                                await self._write(ws, message)
-                            continue
-                        await self._receive(ws, event)
+                        for event in p.decode_events(self.role, frame):
+                            self.on_frame("in", event)
+                            if isinstance(event, p.Welcome):
+                                welcomed = True
+                                dead_after = event.dead_peer_timeout
+                                quiet.deadline = trio.current_time() + dead_after
+                                self._ws = ws
+                                for message in self._welcome(event):  # deduped by id
+                                    await self._write(ws, message)
+                                continue
+                            await self._receive(ws, event)
                 # a dead peer (nothing heard for too long) answers no close frame, and
                 # trio-websocket's aclose would wait for one forever: drop the connection
                 await trio.aclose_forcefully(stream if link is None else link)
@@ -233,61 +213,32 @@ class Wire:
                 self.link = None
                 nursery.cancel_scope.cancel()
 
-    def _resuming(self, hello: Any) -> Any:
-        """The page's hello, with the session to resume if it has one."""
-        if self.session is None:
-            return hello
-        hello = msgspec.structs.replace(hello, session=self.session, last_seq=self.last_seq)
-        if self.role == "visitor":
-            hello = msgspec.structs.replace(hello, resume_token=self.resume_token)
-        return hello
-
     def _welcome(self, event: p.Welcome) -> list[Any]:
         """Take the session; returns the requests to send again."""
-        resumed = event.resumed and event.session == self.session
-        state = "resumed" if resumed else "snapshot" if self.session is not None else "connected"
-        if not resumed:
-            self.last_seq = 0
-            for message, reply in self._pending.values():  # their session is gone
-                reply.send_nowait(p.Error(code="session_lost", message="", ref=message.id))
-            self._pending.clear()
-        self.session = event.session
-        self.resume_token = event.resume_token or self.resume_token
+        welcomed = self.session.welcome(event)
+        for waiter, error in welcomed.lost:
+            waiter.send_nowait(error)
         self.on_event(event)  # first: an operator learns its id from the welcome
-        self.on_state(state, 0)
-        return [message for message, _ in self._pending.values()]
+        self.on_state(welcomed.state, 0)
+        return welcomed.resend
 
     async def _receive(self, ws: Any, event: Any) -> None:
-        if isinstance(event, p.Ping):
-            await self._write(ws, p.Pong())
-            return
-        seq = getattr(event, "seq", None)
-        if seq:
-            if seq <= self.last_seq:
-                return  # a replayed duplicate
-            self.last_seq = seq
-            self._unacked += 1
-            if self._unacked >= ACK_EVERY:
-                await self._ack(ws)
-            elif not self._ack_timer:
-                self._ack_timer = True
-                self._nursery.start_soon(self._ack_later, ws)
-        ref = getattr(event, "ref", None)
-        if isinstance(event, p.Ok | p.Error) and ref in self._pending:
-            _, reply = self._pending.pop(ref)
-            reply.send_nowait(event)
-        self.on_event(event)
+        step = self.session.receive(event, trio.current_time())
+        for message in step.send:
+            await self._write(ws, message)
+        if step.ack_at is not None:
+            self._nursery.start_soon(self._ack_later, ws, step.ack_at)
+        if step.reply is not None:
+            waiter, reply = step.reply
+            waiter.send_nowait(reply)
+        if step.event is not None:
+            self.on_event(step.event)
 
-    async def _ack_later(self, ws: Any) -> None:
-        await trio.sleep(ACK_DELAY)
-        self._ack_timer = False
-        if self._unacked:
+    async def _ack_later(self, ws: Any, deadline: float) -> None:
+        await trio.sleep_until(deadline)
+        for message in self.session.on_timer(trio.current_time()):
             with contextlib.suppress(ConnectionClosed, trio.BrokenResourceError):
-                await self._ack(ws)
-
-    async def _ack(self, ws: Any) -> None:
-        self._unacked = 0
-        await self._write(ws, p.Ack(seq=self.last_seq))
+                await self._write(ws, message)
 
     async def _write(self, ws: Any, message: Any) -> None:
         self.on_frame("out", message)
