@@ -124,10 +124,10 @@ class Runtime:
         self.max_wait = max_wait
         self.max_lag = max_lag
         #: How late the server runs: how long the committer, once there was work for it,
-        #: waited for its turn in trio's scheduler, last time it was woken. When the
-        #: server is past its ceiling every round of the scheduler takes longer, a request
-        #: waits a round at each step (read, queue, apply, write), and its answer is as
-        #: late as a few rounds; the runtime's own queue sees only one of those waits.
+        #: waited for its turn in trio's scheduler (or how long the oldest change of its
+        #: last batch waited). Past its ceiling every round of the scheduler takes longer,
+        #: a request waits a round at each step (read, queue, apply, write), and its answer
+        #: is as late as a few rounds; the runtime's own queue sees only one of those waits.
         self.lag = 0.0
         self._lag_at = 0.0  # when it was measured
         self._woken_at = 0.0
@@ -213,6 +213,10 @@ class Runtime:
                 self.lag = self._lag_at - self._woken_at
                 continue
             jobs = [self._jobs.popleft() for _ in range(min(len(self._jobs), MAX_BATCH))]
+            # with work waiting at every turn the committer does not sleep, and the oldest
+            # change's wait says how late it runs
+            self._lag_at = trio.current_time()
+            self.lag = self._lag_at - jobs[0].queued_at
             batch = _Batch()
             for job in jobs:
                 self._apply(job, batch)
