@@ -100,7 +100,10 @@ class RawWebSocket:
             try:
                 data = self.sock.recv(READ_SIZE)
             except BlockingIOError:
-                await trio.lowlevel.wait_readable(self.sock)
+                try:
+                    await trio.lowlevel.wait_readable(self.sock)
+                except trio.ClosedResourceError:  # closed by this side meanwhile
+                    raise Closed("closed") from None
                 continue
             except OSError as exc:
                 raise Closed(str(exc)) from exc
@@ -132,8 +135,11 @@ class RawWebSocket:
 
     async def _flush(self) -> None:
         try:
-            while self.pending:
-                await trio.lowlevel.wait_writable(self.sock)
+            while self.pending and not self.closed:
+                try:
+                    await trio.lowlevel.wait_writable(self.sock)
+                except trio.ClosedResourceError:
+                    return
                 try:
                     sent = self.sock.send(self.pending)
                 except BlockingIOError:
