@@ -24,7 +24,7 @@ import trio
 from machine import append_results, percentile
 from peers import prepare_db, server_process
 
-from simulator.runner import PROGRESS_PERIOD, run
+from simulator.play.runner import PROGRESS_PERIOD, run
 from simulator.scenario import parse
 
 SETTLE = 15.0  # seconds after the ramp by which every client must be in

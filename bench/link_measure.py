@@ -246,7 +246,7 @@ async def _pings_both_ways(port: int, n: int, gap: float) -> tuple[list[float], 
 
 
 def _specs() -> Iterator[tuple[str, Any]]:
-    from simulator.link import PROFILES, parse
+    from simulator.network.link import PROFILES, parse
 
     for name in PROFILES:
         yield name, parse(f"{name},loss=0")
@@ -296,8 +296,8 @@ def margins(quick: bool) -> None:
     margins, and the timerfd for comparison, on links in this process over loopback TCP."""
     import random
 
-    from simulator.link import open_link, parse
-    from simulator.link import timer as link_timer
+    from simulator.network.link import open_link, parse
+    from simulator.network.link import timer as link_timer
 
     n, latency = (150, 0.02) if quick else (400, 0.02)
     rows: list[tuple[str, str, str]] = []

@@ -10,7 +10,7 @@ Arrivals are spread so that the server is far from saturated (~400 messages/s at
 Twenty operator bots in this process accept the calls and close each chat after its tenth
 message. Each tool runs as its own process:
 
-- ringlab: the simulator's visitors (``simulator.runner.run``, no report written), links
+- ringlab: the simulator's visitors (``simulator.play.runner.run``, no report written), links
   without toxics;
 - Locust (``bench/.venv-locust``): ``bench/loadgen/visitor_locust.py``, websocket-client;
 - Artillery (``bench/node_modules``): ``bench/loadgen/visitor_artillery.yml``, ws engine.
@@ -50,7 +50,7 @@ THINK = 2.0  # seconds; the same in loadgen/visitor_locust.py and visitor_artill
 
 RINGLAB_RUN = """
 import sys
-from simulator.runner import run
+from simulator.play.runner import run
 from simulator.scenario import parse
 import json
 run(parse(json.loads(sys.argv[1])))

@@ -38,7 +38,7 @@ import trio
 from machine import append_results, percentile
 from peers import Peer, cpu_seconds, prepare_db, rss_mib, server_process, visitor_hello
 
-from simulator.collector import freeze_all, frozen_while_running
+from simulator.play.gc_freeze import freeze_all, frozen_while_running
 
 HOLDERS = 10  # operators that hold the open rooms
 

@@ -28,8 +28,8 @@ from typing import Any
 from machine import append_results
 from peers import server_process
 
-from simulator.checks import metrics
-from simulator.runner import run
+from simulator.play.runner import run
+from simulator.report.metrics import metrics
 from simulator.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,7 +199,7 @@ def soak_virtual(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple
 
 def keep_report(loaded: Any, events: list[Any]) -> None:
     """A failed soak's full report (events.jsonl, per-call table, charts), to find out why."""
-    from simulator.report import write_report
+    from simulator.report.files import write_report
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out = ROOT / "reports" / f"soak-{stamp}"

@@ -20,7 +20,7 @@ from typing import Any
 
 from machine import append_results
 
-from simulator.runner import run
+from simulator.play.runner import run
 from simulator.scenario import parse
 
 LINKS = {

@@ -3,14 +3,13 @@
 Every WebSocket the server holds is a few hundred tracked objects (Hypercorn's and Quart's
 per-connection state, tasks, coroutine frames), so a full collection walks all of them and
 stops the event loop meanwhile. With CPython's defaults a burst of work (a ring fan-out to
-1,000 consoles: a thousand writers suspended mid-send, each holding its coroutine chain)
+a thousand consoles: a thousand writers suspended mid-send, each holding its coroutine chain)
 leaves thousands of short-lived objects alive at each young collection; they are promoted,
-die in the old generation and soon trigger the next full pass. In ``bench/server_bench.py``
-(1,000 operators, 1,000 open rooms) the server made ~220 full passes of ~350 ms each and the
-fan-out p99 was ~600 ms. Collecting the young generation less often lets such a burst end
-before the collector looks: 9 full passes, p99 150-195 ms. The price is garbage that waits
-longer: the middle generation is kept small, since with 20 young collections per middle one
-(up to ~400k dead objects waiting) the soak's server RSS was 45 % higher after 15 minutes.
+die in the old generation and soon trigger the next full pass. Collecting the young
+generation less often lets such a burst end before the collector looks: far fewer full
+passes, and a shorter tail of fan-out latency. The price is garbage that waits longer: the
+middle generation is kept small, since with many young collections per middle one the
+dead objects waiting for it grew the soak's server memory markedly.
 Figures and the settings tried: ``bench/RESULTS.md``.
 """
 

@@ -1,4 +1,6 @@
-"""The ``ringlab serve --config FILE`` file: TOML, validated with precise messages.
+"""How a reference server runs (:class:`ServerConfig`), and the ``ringlab serve --config
+FILE`` file that sets it: TOML, validated with precise messages (:func:`load_config`,
+then :func:`server_config`).
 
 Every key is optional; command-line flags win over the file. Example::
 
@@ -178,3 +180,22 @@ def load_config(path: str | Path) -> FileConfig:
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc} - at `server.trusted_proxies`") from None
     return config
+
+
+def server_config(file: FileConfig, db: str | None) -> ServerConfig:
+    """The server's config from the file, with ``--db`` winning."""
+    proto = {k: v for k, v in msgspec.structs.asdict(file.protocol).items() if v is not None}
+    limits = {k: v for k, v in msgspec.structs.asdict(file.limits).items() if v is not None}
+    return ServerConfig(
+        db=db or file.server.db or "ringlab.db",
+        demo=file.demo.create,
+        allowed_origins=tuple(file.server.allowed_origins),
+        trusted_proxies=tuple(file.server.trusted_proxies),
+        timings=Timings(**proto),
+        limits=Limits(**limits),
+        demo_settings=Settings(
+            ring_timeout=file.demo.ring_timeout,
+            max_chats=file.demo.max_chats,
+            binding=file.demo.binding,  # type: ignore[arg-type]  # coerced to Binding
+        ),
+    )

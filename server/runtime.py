@@ -142,8 +142,6 @@ class Runtime:
         self.failed = trio.Event()
         self.stopped = False  # the server is stopping: its store is closing
 
-    # ------------------------------------------------------------ submitting
-
     def submit(self, change: Change) -> Job:
         """Queue a change the server makes itself (a connection, a timer, an admin's
         edit): always taken, never shed."""
@@ -199,8 +197,6 @@ class Runtime:
         while self._jobs or not self._idle.is_set():
             await self._idle.wait()
         self.stopped = True
-
-    # ------------------------------------------------------------ the committer
 
     async def run(self) -> None:
         """Apply, store and carry out batches of changes until cancelled or failed."""

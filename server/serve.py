@@ -1,7 +1,9 @@
-"""Running the reference server under Hypercorn's trio worker."""
+"""Running the reference server under Hypercorn's trio worker, and what ``ringlab serve``
+runs: its options over the config file, the server until Ctrl-C, the banner it prints."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,8 +15,11 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
+from . import collector, demo
 from .app import ChatServer, ServerConfig, create_app
+from .config import FileConfig, load_config, server_config
 from .forwarded import TrustedProxies
+from .http.pages import PAGES
 
 #: Largest WebSocket message Hypercorn reads, in bytes.
 WS_MAX_MESSAGE = 1 << 20
@@ -25,6 +30,8 @@ WS_MAX_MESSAGE = 1 << 20
 #: flat. Frames here are small; a large one just takes a few reads more.
 READ_SIZE = 4096
 hypercorn.trio.tcp_server.MAX_RECV = READ_SIZE
+
+log = logging.getLogger("ringlab.serve")
 
 
 @dataclass
@@ -138,3 +145,83 @@ async def open_server(
             yield running
         finally:
             stop.set()
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``ringlab serve`` runs: each flag given over the config file over the defaults."""
+
+    host: str
+    port: int
+    log_level: str
+    config: ServerConfig
+
+    @classmethod
+    def of(
+        cls,
+        config_file: str | None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        db: str | None = None,
+        log_level: str | None = None,
+    ) -> ServeOptions:
+        """The flags given and the config file, if any; :class:`ConfigError` if it cannot
+        be used."""
+        file = load_config(config_file) if config_file else FileConfig()
+        port = port if port is not None else file.server.port
+        return cls(
+            host=host or file.server.host or "127.0.0.1",
+            port=8000 if port is None else port,
+            log_level=log_level or file.server.log_level or "info",
+            config=server_config(file, db),
+        )
+
+
+async def serve_until(
+    options: ServeOptions,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    announce: Callable[[RunningServer], None],
+) -> str | None:
+    """Serve until ``shutdown_trigger`` returns; ``announce`` is told once the server
+    listens. The reason the server stopped, if it stopped on its own."""
+    async with trio.open_nursery() as nursery:
+        running: RunningServer = await nursery.start(
+            lambda task_status: serve_reference(
+                options.config,
+                options.host,
+                options.port,
+                shutdown_trigger=shutdown_trigger,
+                task_status=task_status,
+            )
+        )
+        frozen = collector.settle()
+        # a tuning detail (server/collector.py), not something to act on at every start
+        log.debug(
+            "collector: %d startup objects frozen, young threshold %d",
+            frozen,
+            collector.YOUNG_THRESHOLD,
+        )
+        announce(running)
+    return running.chat.runtime.failure
+
+
+def serve_banner(url: str, demo_logins: list[tuple[str, str]]) -> list[str]:
+    """What ``ringlab serve`` prints once it listens: where to point a browser (the pages
+    open with a click in most terminals) and a program, and the demo logins if it created
+    them. The first line's fifth word is the URL (scripts and tests read it)."""
+    ws_url = "ws" + url.removeprefix("http")
+    lines = [f"ringlab reference server on {url}  (Ctrl-C stops)"]
+    lines += [f"  {name:<19} {url}{path}" for path, name, _ in PAGES]
+    lines += [
+        f"  operator websocket  {ws_url}/ws/operator",
+        f"  visitor websocket   {ws_url}/ws/visitor",
+        f"  health / metrics    {url}/healthz  {url}/metrics",
+    ]
+    if demo_logins:
+        admins = {login for login, _, _, admin in demo.OPERATORS if admin}
+        lines.append(f"created demo account '{demo.ACCOUNT}' (button '{demo.BUTTON}'):")
+        for login, password in demo_logins:
+            role = "  (admin)" if login in admins else ""
+            lines.append(f"  login {login!r}  password {password!r}{role}")
+    return lines

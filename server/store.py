@@ -3,12 +3,11 @@
 WAL mode with ``synchronous=NORMAL`` (the durability this promises: docs/security.md).
 
 **Writes run inline**, on the event loop's thread, in one connection. A transaction of the
-runtime's batch takes tens of microseconds: a hop to a worker thread and back cost more than
-that (about a third of the server's CPU per chat message, measured in bench/RESULTS.md), and
-writes never overlap anyway: the runtime makes them one at a time. What could take long in a
-write is the WAL checkpoint that copies the log back into the database (and syncs it), so
-the writer never checkpoints itself (``wal_autocheckpoint=0``): :meth:`Store.checkpoint`
-does, from the reader's connection, in a worker thread.
+runtime's batch is short: a hop to a worker thread and back costs more than the write itself
+(bench/RESULTS.md), and writes never overlap anyway: the runtime makes them one at a time.
+What could take long in a write is the WAL checkpoint that copies the log back into the
+database (and syncs it), so the writer never checkpoints itself (``wal_autocheckpoint=0``):
+:meth:`Store.checkpoint` does, from the reader's connection, in a worker thread.
 
 **Reads run in a worker thread** on a second connection (WAL: readers see every committed
 transaction and never block the writer), one at a time. An in-memory database cannot have
@@ -158,8 +157,6 @@ class Store:
         rows = await self._read(lambda: self._reader.execute(sql, args).fetchall())
         return cast(list[tuple[Any, ...]], rows)
 
-    # ---------------------------------------------------------------- writes
-
     async def apply(self, batch: Iterable[Any]) -> None:
         """Store a batch of core records in one transaction."""
         rows = list(batch)
@@ -240,8 +237,6 @@ class Store:
             db.execute("DELETE FROM tokens WHERE operator_id=?", (operator_id,))
 
         await self._tx(write)
-
-    # ---------------------------------------------------------------- reads
 
     async def rooms(
         self, account_id: str, limit: int = 100, before: str | None = None
@@ -351,12 +346,6 @@ class Store:
     async def transcript(self, room_id: str) -> list[Message]:
         rows = await self._query("SELECT * FROM messages WHERE room_id=? ORDER BY n", room_id)
         return [Message(*r) for r in rows]
-
-    async def calls(self, account_id: str) -> list[Call]:
-        rows = await self._query(
-            "SELECT * FROM calls WHERE account_id=? ORDER BY created_at", account_id
-        )
-        return [records.call(r) for r in rows]
 
     async def conflicts(self, account_id: str) -> list[Conflict]:
         rows = await self._query(

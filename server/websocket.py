@@ -5,8 +5,8 @@ Hypercorn serves the app as before, every HTTP route and the app's lifespan stil
 through Quart, and only these two paths are taken here. The reason is the message path's
 cost: Quart hands each received frame from its own task to the route's through a channel
 (one more trip through trio's scheduler per frame, and under load each trip waits out a
-whole round of the scheduler), and checks the handshake again on every send. Measured at
-4,500 messages/s, those were about a tenth of the server's CPU.
+whole round of the scheduler, where the runtime's shedding cannot see the backlog), and
+checks the handshake again on every send (figures: bench/RESULTS.md).
 
 :class:`AsgiWebSocket` gives :class:`server.connection.Gateway` what it used of Quart's
 websocket object: ``accept``, ``receive``, ``send`` and ``close``.
@@ -80,7 +80,7 @@ class AsgiWebSocket:
 
 def websocket_endpoints(app: ASGIApp, chat: Any) -> ASGIApp:
     """``app`` with the chat's WebSocket endpoints in front of it (see the module's
-    docstring); ``chat`` is the :class:`server.app.ChatServer`."""
+    docstring); ``chat`` is the :class:`server.chat.ChatServer`."""
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
         role = ENDPOINTS.get(scope["path"]) if scope["type"] == "websocket" else None

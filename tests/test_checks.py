@@ -2,8 +2,9 @@
 
 import pytest
 
-from simulator import events as ev
-from simulator.checks import (
+from simulator.record import events as ev
+from simulator.record.tally import Tally
+from simulator.report.metrics import (
     calls,
     deliveries,
     late_offers,
@@ -15,7 +16,6 @@ from simulator.checks import (
     unreported_merges,
     verdicts,
 )
-from simulator.live import Tally
 from simulator.scenario import expectation
 
 
@@ -28,9 +28,9 @@ def race(acceptor_stop=1.2, other_stop=1.5):
         ev.ClickAccept(t=1.0, operator="op1", call="c1"),
         ev.ServerDecision(t=1.1, call="c1", operator="op1", reason="accepted"),
         ev.ServerDecision(t=1.1, call="c1", operator="op2", reason="accepted_elsewhere"),
-        ev.RingStop(t=acceptor_stop, operator="op1", call="c1", reason="accepted"),
+        ev.RingStopLogged(t=acceptor_stop, operator="op1", call="c1", reason="accepted"),
         ev.AcceptResult(t=acceptor_stop, operator="op1", call="c1", won=True, room="r1"),
-        ev.RingStop(t=other_stop, operator="op2", call="c1", reason="accepted_elsewhere"),
+        ev.RingStopLogged(t=other_stop, operator="op2", call="c1", reason="accepted_elsewhere"),
         ev.CallEnded(t=1.2, actor="v1", call="c1", outcome="accepted"),
     ]
 
@@ -58,7 +58,7 @@ def test_a_console_away_while_the_call_was_taken_is_a_late_offer_not_an_overrun(
     log = race()
     log += [
         ev.RingStart(t=7.5, operator="op3", call="c1"),
-        ev.RingStop(t=7.5, operator="op3", call="c1", reason="accepted_elsewhere"),
+        ev.RingStopLogged(t=7.5, operator="op3", call="c1", reason="accepted_elsewhere"),
         ev.ServerDecision(t=1.1, call="c1", operator="op3", reason="accepted_elsewhere"),
     ]
     log.sort(key=lambda e: e.t)
@@ -184,8 +184,8 @@ def test_ring_stop_latency_is_split_into_uplink_server_and_downlink_beside_the_f
     assert acceptor.floor == pytest.approx(0.09)  # up and back down the acceptor's link
     assert (other.uplink, other.server, other.downlink) == pytest.approx((0, 0, 0.4))
     assert other.floor == 0.0
-    optimistic = [e for e in log if not isinstance(e, ev.RingStop) or e.operator != "op1"]
-    optimistic.append(ev.RingStop(t=1.0, operator="op1", call="c1", reason="click"))
+    optimistic = [e for e in log if not isinstance(e, ev.RingStopLogged) or e.operator != "op1"]
+    optimistic.append(ev.RingStopLogged(t=1.0, operator="op1", call="c1", reason="click"))
     (stopped_at_click,) = [s for s in ring_stops(optimistic) if s.role == "acceptor"]
     assert stopped_at_click.latency == 0 and stopped_at_click.uplink is None  # nothing to split
 
@@ -201,9 +201,9 @@ def test_ring_overrun_is_how_long_any_console_rang_after_the_accept_click():
 
 def test_merges_the_server_did_not_report_are_counted_apart():
     log = [
-        ev.VisitorArrived(t=1, actor="alice", page="pg-a", visitor_id="v1", intended=1),
-        ev.VisitorArrived(t=2, actor="bob", page="pg-b", visitor_id="v1", intended=2),
-        ev.VisitorArrived(t=2, actor="carol", page="pg-c", visitor_id="v1", intended=2),
+        ev.VisitorArrivedLogged(t=1, actor="alice", page="pg-a", visitor_id="v1", intended=1),
+        ev.VisitorArrivedLogged(t=2, actor="bob", page="pg-b", visitor_id="v1", intended=2),
+        ev.VisitorArrivedLogged(t=2, actor="carol", page="pg-c", visitor_id="v1", intended=2),
         ev.RoomJoined(t=3, actor="alice", room="r1", role="visitor"),
         ev.RoomJoined(t=3, actor="bob", room="r1", role="visitor"),
         ev.RoomJoined(t=3, actor="carol", room="r1", role="visitor"),
@@ -220,8 +220,8 @@ def test_merges_the_server_did_not_report_are_counted_apart():
 
 def test_invitations_and_colleague_invites_are_counted():
     log = [
-        ev.InvitationSent(t=1, operator="op1", invitation="i1", visitor_id="v1"),
-        ev.InvitationSent(t=1, operator="op1", invitation="i2", visitor_id="v2"),
+        ev.InvitationSentLogged(t=1, operator="op1", invitation="i1", visitor_id="v1"),
+        ev.InvitationSentLogged(t=1, operator="op1", invitation="i2", visitor_id="v2"),
         ev.InvitationAnswered(t=2, actor="alice", invitation="i1", accepted=True),
         ev.InvitationAnswered(t=2, actor="bob", invitation="i2", accepted=False),
         ev.ColleagueInvited(t=3, operator="op1", room="r1", invited="op2"),
@@ -279,10 +279,10 @@ def test_messages_owed_to_someone_whose_session_expired_are_not_counted_lost():
     log = [
         ev.RoomJoined(t=0, actor="v1", room="r1", role="visitor"),
         ev.RoomJoined(t=0, actor="op1", room="r1", role="operator"),
-        ev.Connection(t=1, actor="op1", state="lost"),
+        ev.ConnectionLogged(t=1, actor="op1", state="lost"),
         ev.MessageSent(t=2, actor="v1", room="r1", mid="m-1"),
         ev.MessageReceived(t=2, actor="v1", room="r1", mid="m-1", n=1),
-        ev.Connection(t=90, actor="op1", state="snapshot"),  # back after its session expired
+        ev.ConnectionLogged(t=90, actor="op1", state="snapshot"),  # back after its session expired
         ev.MessageSent(t=95, actor="v1", room="r1", mid="m-2"),
         ev.MessageReceived(t=95, actor="v1", room="r1", mid="m-2", n=2),
     ]

@@ -88,7 +88,7 @@ def test_a_run_against_a_target_loads_no_server_stack():
     for `serve`, `proxy` or an embedded server, and httpx leaves its own CLI (rich,
     pygments) unloaded."""
     probe = (
-        "import sys, simulator.cli, simulator.runner, simulator.client; "
+        "import sys, simulator.cli.main, simulator.play.runner, simulator.play.client; "
         "print(sorted(m for m in ('quart', 'hypercorn', 'pygments', 'httpx._main') "
         "if sys.modules.get(m)))"
     )
@@ -133,7 +133,7 @@ def ringlab(*args):
     """`ringlab ...` in this process: a run of TINY takes well under a second."""
     from click.testing import CliRunner
 
-    from simulator.cli import main
+    from simulator.cli.main import main
 
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 

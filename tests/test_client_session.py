@@ -1,9 +1,10 @@
-"""The sans-I/O client session (simulator/actors/session.py): events in, frames out."""
+"""The sans-I/O client session (simulator/play/actors/session.py): events in, frames out."""
 
+import msgspec
 import pytest
 
 from server import protocol as p
-from simulator.actors.session import (
+from simulator.play.actors.session import (
     ACK_DELAY,
     ACK_EVERY,
     ClientSession,
@@ -39,9 +40,9 @@ def welcomed(session=None, **options):
     return session
 
 
-def test_the_first_hello_goes_as_given_and_later_ones_resume():
+def test_the_first_hello_asks_for_batches_and_later_ones_resume():
     session = ClientSession()
-    assert session.connect(VISITOR) == VISITOR
+    assert session.connect(VISITOR) == msgspec.structs.replace(VISITOR, batch=True)
     assert session.welcome(welcome(resume_token="rt_1")).state == "connected"
     for seq in (1, 2, 3):
         session.receive(event(seq), 0.0)
@@ -49,7 +50,9 @@ def test_the_first_hello_goes_as_given_and_later_ones_resume():
     assert (again.session, again.last_seq, again.resume_token) == ("s_1", 3, "rt_1")
     operator = session.connect(p.OperatorHello(token="tok"))
     assert (operator.session, operator.last_seq) == ("s_1", 3)
-    assert p.encode(operator) == '{"type":"hello","token":"tok","session":"s_1","last_seq":3}'
+    assert p.encode(operator) == (
+        '{"type":"hello","token":"tok","session":"s_1","last_seq":3,"batch":true}'
+    )
 
 
 def test_a_resume_keeps_the_token_a_welcome_does_not_repeat():
@@ -197,6 +200,6 @@ def test_a_welcome_is_not_an_ordinary_event():
 
 
 def test_the_demo_client_keeps_its_error_name():
-    from simulator import client
+    from simulator.play import client
 
     assert client.ProtocolError is RequestFailed

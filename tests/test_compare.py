@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from simulator.checks import RingStopSample
-from simulator.cli import main
-from simulator.compare import delta_text, ratio_text
-from simulator.report import write_report
+from simulator.cli.main import main
+from simulator.play.runner import run
+from simulator.report.compare import delta_text, ratio_text
 from simulator.report.compare_chart import ring_stop_cdf_compare
-from simulator.runner import run
+from simulator.report.files import write_report
+from simulator.report.metrics import RingStopSample
 from simulator.scenario import parse
 
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-from server.config import ConfigError, load_config
-from simulator.cli import server_config
+from server.config import ConfigError, load_config, server_config
 
 
 def write(tmp_path, text):

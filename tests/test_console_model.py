@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.actors import ConsoleModel, step
-from simulator.actors.console import MACHINE, TABLE_FILE, TabMachine
+from simulator.play.actors import ConsoleModel, step
+from simulator.play.actors.console import MACHINE, TABLE_FILE, TabMachine
 
 CASES = json.loads((Path(__file__).parent / "vectors" / "console_tabs.json").read_text())["cases"]
 

@@ -29,7 +29,7 @@ def test_call_rings_every_eligible_operator_and_visitor_sees_ringing():
     v = w.visitor("pg1")
     call = place(w, v)
     assert all(w.ringing(s) == {call} for s in ops)
-    states = [m.state for m in w.inbox[v] if isinstance(m, p.CallState)]
+    states = [m.state for m in w.inbox[v] if isinstance(m, p.CallStateEvent)]
     assert states == ["ringing"]
 
 
@@ -52,7 +52,10 @@ def test_accept_race_many_operators_one_winner_nobody_left_ringing():
         stops = [m for m in w.inbox[s] if isinstance(m, p.RingStop)]
         assert len(stops) == 1
         assert stops[0].reason == ("accepted" if i == order[0] else "accepted_elsewhere")
-    assert [m.state for m in w.inbox[v] if isinstance(m, p.CallState)] == ["ringing", "accepted"]
+    assert [m.state for m in w.inbox[v] if isinstance(m, p.CallStateEvent)] == [
+        "ringing",
+        "accepted",
+    ]
     assert len([m for m in w.inbox[v] if isinstance(m, p.RoomOpened)]) == 1
 
 
@@ -76,7 +79,7 @@ def test_decline_stops_only_that_console_and_all_declined_is_missed():
     assert w.ringing(a) == set() and w.ringing(b) == {call}
     assert isinstance(w.do(b, p.Decline(id="d", call=call)), p.Ok)
     assert w.ringing(b) == set()
-    last = [m for m in w.inbox[v] if isinstance(m, p.CallState)][-1]
+    last = [m for m in w.inbox[v] if isinstance(m, p.CallStateEvent)][-1]
     assert (last.state, last.leave_message) == ("missed", True)
     # a late accept names the state it found, and so does a late decline (the call table)
     err = w.do(a, p.Accept(id="late", call=call))
@@ -109,7 +112,7 @@ def test_ring_timeout_misses_the_call_and_offers_a_message():
     w.advance(0.2)
     for s in ops:
         assert ring_events(w, s)[-1] == ("RingStop", "timeout")
-    assert [m.state for m in w.inbox[v] if isinstance(m, p.CallState)][-1] == "missed"
+    assert [m.state for m in w.inbox[v] if isinstance(m, p.CallStateEvent)][-1] == "missed"
     assert isinstance(
         w.do(v, p.LeaveMessage(id="m", name="Ann", email="a@x", text="call me")), p.Ok
     )

@@ -2,8 +2,8 @@
 
 import tracemalloc
 
-from simulator import events as ev
-from simulator.eventlog import EventLog
+from simulator.record import events as ev
+from simulator.record.eventlog import EventLog
 
 
 def frames(n: int, start: int = 0) -> list[ev.Event]:
@@ -19,7 +19,7 @@ def test_events_read_back_equal_across_blocks_and_after_more_appends():
     log.extend(first)
     assert list(log) == first
     assert list(log) == first  # any number of passes
-    more = [*frames(40, start=40), ev.Connection(t=9.5, actor="v[1]", state="left")]
+    more = [*frames(40, start=40), ev.ConnectionLogged(t=9.5, actor="v[1]", state="left")]
     log.extend(more)
     assert list(log) == first + more
     assert len(log) == len(first + more)

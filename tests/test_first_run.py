@@ -14,10 +14,10 @@ import trio
 from click.testing import CliRunner
 from rich.console import Console
 
-from server.pages import PAGES
-from server.serve import open_server
-from simulator.cli import main, serve_banner
-from simulator.progress import describe, fit, render
+from server.http.pages import PAGES
+from server.serve import open_server, serve_banner
+from simulator.cli.main import main
+from simulator.cli.progress import describe, fit, render
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_PATHS = ["/console", "/demo", "/demo/pinned", "/control"]

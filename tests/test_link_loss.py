@@ -12,9 +12,9 @@ import random
 
 import pytest
 
-from simulator.link import Env, Loss
-from simulator.link import spec as link_spec
-from simulator.link.loss import MAX_RETRIES
+from simulator.network.link import Env, Loss
+from simulator.network.link import spec as link_spec
+from simulator.network.link.loss import MAX_RETRIES
 
 RTO = 0.2  # Linux's minimum; a link without latency keeps its RTO there
 

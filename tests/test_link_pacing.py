@@ -1,5 +1,5 @@
 """Bandwidth paces like a link, and the window limits a long fat path: under the autojump
-clock, through a real :class:`~simulator.link.Link` over in-memory streams."""
+clock, through a real :class:`~simulator.network.link.Link` over in-memory streams."""
 
 import bisect
 import itertools
@@ -9,9 +9,9 @@ import pytest
 import trio
 import trio.testing
 
-from simulator.link import WINDOW, open_link, parse
-from simulator.link.bandwidth import PACE
-from simulator.link.loss import MSS
+from simulator.network.link import WINDOW, open_link, parse
+from simulator.network.link.bandwidth import PACE
+from simulator.network.link.loss import MSS
 
 
 async def download(chain, size, *, request=b""):

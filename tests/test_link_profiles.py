@@ -1,6 +1,6 @@
 """Every profile measures as documented: rate, latency and jitter each way, within 10 %.
 
-Measured through a real :class:`~simulator.link.Link` over in-memory streams under the
+Measured through a real :class:`~simulator.network.link.Link` over in-memory streams under the
 autojump clock, so the figures are the model's and the test passes on a busy machine
 (``bench/link_bench.py --profiles`` measures the same through ``ringlab proxy`` on
 loopback). Loss is set to 0 and outages off: each stalls by design (see
@@ -27,7 +27,7 @@ import trio
 import trio.testing
 from scipy.signal import lfilter
 
-from simulator.link import PROFILES, open_link, parse
+from simulator.network.link import PROFILES, open_link, parse
 
 PINGS = 5000
 GAP = 1.0  # seconds between pings: far apart, so none waits for an earlier one
@@ -92,7 +92,7 @@ async def rates(name):
 
 @functools.cache
 def mad_per_sd(distribution, correlation, n=2_000_000):
-    """E|X - mean| / sd of the delay process ``simulator.link.latency`` documents: netem's
+    """E|X - mean| / sd of the delay process ``simulator.network.link.latency`` documents: netem's
     shape-3 Pareto, the 1:3 normal/Pareto blend, and an AR(1) over the draws that keeps
     the spread."""
     rng = np.random.default_rng(0)

@@ -5,10 +5,10 @@ import dataclasses
 import msgspec
 import pytest
 
-from simulator.link import PROFILES, DirectionSpec, LinkSpec, ParamError, parse
-from simulator.link.registry import TOXICS
-from simulator.link.spec import DIRECTION_KEYS, LINK_KEYS
-from simulator.link.toxiproxy import ToxicDef, build, decode, from_toxics, to_spec
+from simulator.network.link import PROFILES, DirectionSpec, LinkSpec, ParamError, parse
+from simulator.network.link.registry import TOXICS
+from simulator.network.link.spec import DIRECTION_KEYS, LINK_KEYS
+from simulator.network.link.toxiproxy import ToxicDef, build, decode, from_toxics, to_spec
 
 #: What the control API accepts: Toxiproxy's types, and ringlab's own.
 API_TYPES = {

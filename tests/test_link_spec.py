@@ -5,8 +5,8 @@ import tomllib
 import msgspec
 import pytest
 
-from simulator.link import PROFILES, ParamError, from_table, parse
-from simulator.link.toxiproxy import ToxicDef, build, from_toxics
+from simulator.network.link import PROFILES, ParamError, from_table, parse
+from simulator.network.link.toxiproxy import ToxicDef, build, from_toxics
 
 
 def test_cli_form_and_toml_table_say_the_same_thing():

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from simulator.link import LinkReset, open_link, parse
-from simulator.link.spec import LinkSpec
+from simulator.network.link import LinkReset, open_link, parse
+from simulator.network.link.spec import LinkSpec
 
 MS = 0.001
 

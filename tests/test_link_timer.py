@@ -7,9 +7,9 @@ import pytest
 import trio
 import trio.testing
 
-from simulator.link import open_link, parse
-from simulator.link import timer as link_timer
-from simulator.link.timer import Mode, Signal, Waker
+from simulator.network.link import open_link, parse
+from simulator.network.link import timer as link_timer
+from simulator.network.link.timer import Mode, Signal, Waker
 
 
 async def delays_through_a_precise_link(n=10, latency=0.02):

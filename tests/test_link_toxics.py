@@ -7,7 +7,7 @@ import statistics
 import pytest
 from scipy import stats
 
-from simulator.link import (
+from simulator.network.link import (
     Bandwidth,
     Env,
     GilbertElliott,

@@ -8,11 +8,11 @@ return: a late offer, not ringing after Accept.
 
 import pytest
 
-from simulator import events as ev
-from simulator.checks import metrics
-from simulator.link.path import Path, syn_times
-from simulator.link.spec import LinkSpec
-from simulator.runner import run
+from simulator.network.link.path import Path, syn_times
+from simulator.network.link.spec import LinkSpec
+from simulator.play.runner import run
+from simulator.record import events as ev
+from simulator.report.metrics import metrics
 from simulator.scenario import load
 
 OPERATORS = """
@@ -62,7 +62,7 @@ def connections(events, actor_prefix="op_"):
     return [
         (e.t, e.state)
         for e in events
-        if isinstance(e, ev.Connection) and e.actor.startswith(actor_prefix)
+        if isinstance(e, ev.ConnectionLogged) and e.actor.startswith(actor_prefix)
     ]
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from simulator.checks import metrics
-from simulator.runner import run
+from simulator.play.runner import run
+from simulator.report.metrics import metrics
 from simulator.scenario import parse
 
 
@@ -106,8 +106,8 @@ def stored_transcripts(db):
 
 @pytest.mark.parametrize("seed", range(1, 5))
 def test_server_restarts_keep_every_acknowledged_message_and_end_every_call_clearly(seed, tmp_path):
-    from simulator import events as ev
-    from simulator.actors.stage import Stage
+    from simulator.play.actors.stage import Stage
+    from simulator.record import events as ev
 
     db = str(tmp_path / "server.db")
     events = run(restarts_mid_chat(seed), server_db=db).events
@@ -115,7 +115,7 @@ def test_server_restarts_keep_every_acknowledged_message_and_end_every_call_clea
     # open connections were told the server was going away (1001), then came back. A client
     # whose frame crosses the close sees a reset instead (1006), as over TCP: the server
     # closes a socket with unread data, the RST overtakes the close frame
-    lost = [e for e in events if isinstance(e, ev.Connection) and e.state == "lost"]
+    lost = [e for e in events if isinstance(e, ev.ConnectionLogged) and e.state == "lost"]
     assert {e.code for e in lost} <= {1001, 1006, 0}
     told, reset = sum(e.code == 1001 for e in lost), sum(e.code == 1006 for e in lost)
     assert told >= 10 and reset <= told / 5

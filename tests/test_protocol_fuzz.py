@@ -10,7 +10,7 @@ from virtual_server import served
 
 from server import protocol as p
 
-TYPES = [*sorted(p._inbound_tags["operator"] | p._inbound_tags["visitor"]), "", "nope"]
+TYPES = [*sorted(p.INBOUND_TAGS["operator"] | p.INBOUND_TAGS["visitor"]), "", "nope"]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),

@@ -14,8 +14,8 @@ import pytest
 import toxiproxy
 import trio
 
-from simulator.link import parse
-from simulator.proxy import open_proxy
+from simulator.network.link import parse
+from simulator.network.proxy import open_proxy
 
 
 async def echo_handler(stream):

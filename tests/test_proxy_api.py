@@ -12,8 +12,8 @@ import pytest
 import trio
 from test_proxy import ProxyProcess, connect, echo_process, open_echo, proxied, round_trip
 
-from simulator.link import parse
-from simulator.proxy import open_proxy
+from simulator.network.link import parse
+from simulator.network.proxy import open_proxy
 
 
 async def read_to_end(stream, limit=10):

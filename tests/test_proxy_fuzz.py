@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_proxy import ProxyProcess, echo_process, round_trip
 
-from simulator.link import parse
-from simulator.proxy import open_proxy
+from simulator.network.link import parse
+from simulator.network.proxy import open_proxy
 
 #: How long a proxy may take to notice every connection has gone (generous: busy CI).
 SETTLE = 15.0

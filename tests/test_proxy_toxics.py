@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from simulator.link import Env, LimitData, Pipe, Timeout
-from simulator.link.slicer import Slicer
-from simulator.link.toxiproxy import ToxicDef, build, describe
-from simulator.link.units import ParamError
+from simulator.network.link import Env, LimitData, Pipe, Timeout
+from simulator.network.link.slicer import Slicer
+from simulator.network.link.toxiproxy import ToxicDef, build, describe
+from simulator.network.link.units import ParamError
 
 
 def pipe(*toxics, seed=1):

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from test_checks import race
 
-from simulator import events as ev
-from simulator.checks import actors, ring_stops
-from simulator.report import charts, write_report
+from simulator.record import events as ev
+from simulator.report import charts
 from simulator.report.causes import explain
+from simulator.report.files import write_report
 from simulator.report.index import Index
 from simulator.report.labels import Labels
 from simulator.report.load import concurrency
+from simulator.report.metrics import actors, ring_stops
 from simulator.report.timeline import ring_timeline
 from simulator.scenario import parse
 
@@ -83,7 +84,7 @@ def test_the_report_names_consoles_and_splits_latency(tmp_path):
 def test_plain_progress_lines_for_logs_at_most_every_10_wall_seconds_and_at_the_end(capsys):
     from rich.console import Console
 
-    from simulator.progress import LiveProgress
+    from simulator.cli.progress import LiveProgress
 
     counts = dict.fromkeys(
         ("connected", "calls", "waiting", "chats", "ringing", "overrunning", "messages"), 1

@@ -5,14 +5,14 @@ import json
 import pytest
 from matplotlib.transforms import Bbox
 
-from simulator import events as ev
-from simulator.checks import ring_stops
-from simulator.report import write_report
+from simulator.record import events as ev
 from simulator.report.causes import explain, late_offers, rings_after
 from simulator.report.charts import attribution_figure
+from simulator.report.files import write_report
 from simulator.report.index import Index, pair
 from simulator.report.labels import Labels, link_settings
 from simulator.report.load import consoles_ringing, outage_lanes, steps
+from simulator.report.metrics import ring_stops
 from simulator.scenario import parse
 
 ALICE, BOB, CAROL = "op_a", "op_b", "op_c"
@@ -46,7 +46,7 @@ def short_call(call, visitor, t):
         ev.ClickAccept(t=t + 1, operator=ALICE, call=call),
         ev.ServerReceived(t=t + 1.05, call=call, operator=ALICE),
         ev.ServerDecision(t=t + 1.05, call=call, operator=ALICE, reason="accepted"),
-        ev.RingStop(t=t + 1.1, operator=ALICE, call=call, reason="accepted"),
+        ev.RingStopLogged(t=t + 1.1, operator=ALICE, call=call, reason="accepted"),
         ev.AcceptResult(t=t + 1.1, operator=ALICE, call=call, won=True, room=f"r-{call}"),
     ]
 
@@ -65,19 +65,19 @@ def long_call():
         ev.LinkStall(t=30.0, actor=ALICE, dir="up", seconds=5.0),  # long after: not a cause
         ev.FaultApplied(t=16.0, action="outage", target="operators.carol", actors=1),
         ev.LinkDown(t=16.0, actor=CAROL, seconds=3.0, cause="fault"),
-        ev.Connection(t=16.1, actor=CAROL, state="lost"),
+        ev.ConnectionLogged(t=16.1, actor=CAROL, state="lost"),
         ev.ServerReceived(t=16.2, call=c, operator=ALICE),
         ev.ServerDecision(t=16.2, call=c, operator=ALICE, reason="accepted"),
         ev.ServerDecision(t=16.2, call=c, operator=BOB, reason="accepted_elsewhere"),
         ev.ServerDecision(t=16.2, call=c, operator=CAROL, reason="accepted_elsewhere"),
         ev.ServerReceived(t=16.3, call=c, operator=BOB),
-        ev.RingStop(t=16.5, operator=ALICE, call=c, reason="accepted"),
+        ev.RingStopLogged(t=16.5, operator=ALICE, call=c, reason="accepted"),
         ev.AcceptResult(t=16.5, operator=ALICE, call=c, won=True, room="r-c3"),
         ev.LinkStall(t=16.3, actor=BOB, dir="down", seconds=1.5),
-        ev.RingStop(t=18.0, operator=BOB, call=c, reason="accepted_elsewhere"),
+        ev.RingStopLogged(t=18.0, operator=BOB, call=c, reason="accepted_elsewhere"),
         ev.AcceptResult(t=18.0, operator=BOB, call=c, won=False),
-        ev.Connection(t=19.1, actor=CAROL, state="resumed"),
-        ev.RingStop(t=19.2, operator=CAROL, call=c, reason="accepted_elsewhere"),
+        ev.ConnectionLogged(t=19.1, actor=CAROL, state="resumed"),
+        ev.RingStopLogged(t=19.2, operator=CAROL, call=c, reason="accepted_elsewhere"),
     ]
 
 
@@ -149,10 +149,10 @@ def test_clean_calls_are_not_long_and_a_first_click_that_lost_says_why():
         ev.ServerReceived(t=1.6, call="c", operator=ALICE),
         ev.ServerDecision(t=1.6, call="c", operator=ALICE, reason="accepted"),
         ev.ServerDecision(t=1.6, call="c", operator=BOB, reason="accepted_elsewhere"),
-        ev.RingStop(t=1.7, operator=ALICE, call="c", reason="accepted"),
+        ev.RingStopLogged(t=1.7, operator=ALICE, call="c", reason="accepted"),
         ev.AcceptResult(t=1.7, operator=ALICE, call="c", won=True),
         ev.ServerReceived(t=3.0, call="c", operator=BOB),
-        ev.RingStop(t=4.0, operator=BOB, call="c", reason="accepted_elsewhere"),
+        ev.RingStopLogged(t=4.0, operator=BOB, call="c", reason="accepted_elsewhere"),
     ]
     (story,) = stories_of(race)[0]
     assert (
@@ -170,11 +170,11 @@ def test_an_offer_that_came_after_the_call_was_taken_is_named():
         ev.ClickAccept(t=1.0, operator=ALICE, call="c"),
         ev.ServerReceived(t=1.1, call="c", operator=ALICE),
         ev.ServerDecision(t=1.1, call="c", operator=ALICE, reason="accepted"),
-        ev.RingStop(t=1.2, operator=ALICE, call="c", reason="accepted"),
+        ev.RingStopLogged(t=1.2, operator=ALICE, call="c", reason="accepted"),
         ev.AcceptResult(t=1.2, operator=ALICE, call="c", won=True),
         ev.RingStart(t=1.9, operator=CAROL, call="c"),  # carol's console was away
         ev.ServerDecision(t=1.95, call="c", operator=CAROL, reason="accepted_elsewhere"),
-        ev.RingStop(t=3.4, operator=CAROL, call="c", reason="accepted_elsewhere"),
+        ev.RingStopLogged(t=3.4, operator=CAROL, call="c", reason="accepted_elsewhere"),
     ]
     (story,) = stories_of(events)[0]
     carol = next(r for r in story.rings if r.operator == CAROL)
@@ -198,7 +198,7 @@ def test_nothing_found_is_said_and_a_ring_that_never_stopped_too():
     (ring,) = story.rings
     assert ring.stop is None and ring.seconds == pytest.approx(8.0)
     assert "it was still ringing when the run ended" in ring.text
-    events.insert(-1, ev.RingStop(t=3.0, operator=ALICE, call="c", reason="accepted"))
+    events.insert(-1, ev.RingStopLogged(t=3.0, operator=ALICE, call="c", reason="accepted"))
     (story,) = stories_of(events)[0]
     assert "no retransmission stall, outage, fault or reconnect of alice[0]" in story.rings[0].text
     assert "records no link stalls at all" in story.rings[0].text
@@ -208,15 +208,17 @@ def test_consoles_ringing_pairs_starts_and_stops_per_call_and_console():
     events = [
         ev.RingStart(t=1, operator="op1", call="c1"),
         ev.RingStart(t=1, operator="op2", call="c1"),
-        ev.RingStop(t=2, operator="op1", call="c1", reason="accepted"),
-        ev.RingStop(t=2, operator="op2", call="c1", reason="accepted_elsewhere"),
+        ev.RingStopLogged(t=2, operator="op1", call="c1", reason="accepted"),
+        ev.RingStopLogged(t=2, operator="op2", call="c1", reason="accepted_elsewhere"),
         # op1 reconnects: the replay brings the ring's start and its stop together
         ev.RingStart(t=5, operator="op1", call="c1"),
-        ev.RingStop(t=5, operator="op1", call="c1", reason="accepted"),
-        ev.RingStop(t=5.5, operator="op2", call="c1", reason="accepted_elsewhere"),  # no start
+        ev.RingStopLogged(t=5, operator="op1", call="c1", reason="accepted"),
+        ev.RingStopLogged(
+            t=5.5, operator="op2", call="c1", reason="accepted_elsewhere"
+        ),  # no start
         ev.RingStart(t=7, operator="op1", call="c2"),
         ev.RingStart(t=7.5, operator="op1", call="c2"),  # offered again: still one ring
-        ev.RingStop(t=8, operator="op1", call="c2", reason="accepted"),
+        ev.RingStopLogged(t=8, operator="op1", call="c2", reason="accepted"),
     ]
     index = Index.of(events)
     xs, ys = steps([w for ws in index.rings.values() for w in ws], 10.0)
@@ -230,9 +232,9 @@ def test_a_console_ringing_for_two_calls_at_once_counts_once():
         ev.RingStart(t=1, operator="op1", call="c1"),
         ev.RingStart(t=2, operator="op1", call="c2"),
         ev.RingStart(t=2, operator="op2", call="c2"),
-        ev.RingStop(t=3, operator="op1", call="c1", reason="accepted"),
-        ev.RingStop(t=4, operator="op1", call="c2", reason="accepted_elsewhere"),
-        ev.RingStop(t=4, operator="op2", call="c2", reason="accepted"),
+        ev.RingStopLogged(t=3, operator="op1", call="c1", reason="accepted"),
+        ev.RingStopLogged(t=4, operator="op1", call="c2", reason="accepted_elsewhere"),
+        ev.RingStopLogged(t=4, operator="op2", call="c2", reason="accepted"),
         ev.RingStart(t=6, operator="op1", call="c3"),  # still ringing at the end
     ]
     windows = consoles_ringing(Index.of(events).rings)
@@ -313,10 +315,10 @@ def test_a_late_offer_is_said_with_who_took_the_call_and_the_outage():
         ev.RingStart(t=3.0, operator="op_a", call="c1"),
         ev.ClickAccept(t=4.0, operator="op_a", call="c1"),
         ev.ServerDecision(t=4.0, call="c1", operator="op_a", reason="accepted"),
-        ev.RingStop(t=4.0, operator="op_a", call="c1", reason="accepted"),
+        ev.RingStopLogged(t=4.0, operator="op_a", call="c1", reason="accepted"),
         ev.AcceptResult(t=4.0, operator="op_a", call="c1", won=True, room="r1"),
         ev.RingStart(t=11.0, operator="op_b", call="c1"),
-        ev.RingStop(t=11.0, operator="op_b", call="c1", reason="accepted_elsewhere"),
+        ev.RingStopLogged(t=11.0, operator="op_b", call="c1", reason="accepted_elsewhere"),
     ]
     index = Index.of(events)
     (line,) = late_offers(events, index, Labels(index))

@@ -6,8 +6,8 @@ from pathlib import Path
 from test_checks import race
 from test_report_causes import log
 
-from simulator import events as ev
-from simulator.report import write_report
+from simulator.record import events as ev
+from simulator.report.files import write_report
 from simulator.scenario import load, parse
 
 REPRODUCES = "the call keeps ringing after Accept"
@@ -55,9 +55,15 @@ def test_a_scenario_that_reproduces_a_fault_says_so(tmp_path):
 
 def test_the_button_code_section_lists_shared_visitor_ids_rooms_and_conflicts(tmp_path):
     shared = [
-        ev.VisitorArrived(t=1, actor="shoppers[0]", page="pg-0", visitor_id="v_PINNED", intended=1),
-        ev.VisitorArrived(t=2, actor="shoppers[1]", page="pg-1", visitor_id="v_PINNED", intended=2),
-        ev.VisitorArrived(t=3, actor="shoppers[2]", page="pg-2", visitor_id="v_OWN", intended=3),
+        ev.VisitorArrivedLogged(
+            t=1, actor="shoppers[0]", page="pg-0", visitor_id="v_PINNED", intended=1
+        ),
+        ev.VisitorArrivedLogged(
+            t=2, actor="shoppers[1]", page="pg-1", visitor_id="v_PINNED", intended=2
+        ),
+        ev.VisitorArrivedLogged(
+            t=3, actor="shoppers[2]", page="pg-2", visitor_id="v_OWN", intended=3
+        ),
         ev.ServerConflict(
             t=2.1, visitor_id="v_PINNED", first_page="pg-0", page="pg-1", binding="legacy"
         ),

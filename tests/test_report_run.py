@@ -3,9 +3,9 @@
 import json
 import re
 
-from simulator import events as ev
-from simulator.report import write_report
-from simulator.runner import run
+from simulator.play.runner import run
+from simulator.record import events as ev
+from simulator.report.files import write_report
 from simulator.scenario import parse
 
 

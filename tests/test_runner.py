@@ -11,11 +11,11 @@ import pytest
 import trio
 
 from server.serve import open_server
-from simulator import events as ev
-from simulator.checks import metrics
-from simulator.dist import Dist
-from simulator.runner import check_runnable, run_scenario
+from simulator.play.runner import check_runnable, run_scenario
+from simulator.record import events as ev
+from simulator.report.metrics import metrics
 from simulator.scenario import Loaded, ScenarioError, parse
+from simulator.scenario.dist import Dist
 
 
 def scenario(
@@ -72,7 +72,7 @@ async def test_slow_operator_uplink_keeps_the_ring_going_after_accept():
 
 
 async def test_a_real_clock_run_against_a_target_keeps_freezing_what_it_makes():
-    """Full collections walk only the last PERIOD's objects (simulator/collector.py); with
+    """Full collections walk only the last PERIOD's objects (simulator/play/gc_freeze.py); with
     the server in the process, only what existed at the start is frozen."""
 
     async def play(loaded: Loaded) -> list[tuple[int, int]]:
@@ -272,7 +272,7 @@ async def test_invitations_colleagues_and_browsing_are_played():
     assert m["invitations.sent"] >= 2 and m["invitations.accepted"] >= 1
     assert m["calls.placed"] == 0  # they chat because they were invited
     assert m["colleague_invites.sent"] == 0  # invitations are not calls: nobody asked in
-    pages = {e.page for e in result.events if isinstance(e, ev.VisitorArrived)}
+    pages = {e.page for e in result.events if isinstance(e, ev.VisitorArrivedLogged)}
     assert len(pages) == 4  # two pages each, each a new page instance
     assert (m["lost_messages"], m["duplicated_messages"]) == (0, 0)
 

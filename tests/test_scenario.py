@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.dist import Dist, Duration
-from simulator.runner import arrivals
+from simulator.play.runner import arrivals
 from simulator.scenario import ScenarioError, expand, expectation, load, parse, schema
+from simulator.scenario.dist import Dist, Duration
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
 

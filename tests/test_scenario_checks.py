@@ -290,9 +290,9 @@ def _objects(node):
 
 
 def test_the_schema_is_closed_and_names_every_metric_and_link_parameter():
-    from simulator import metric_names
-    from simulator.link.spec import DIRECTION_KEYS, LINK_KEYS
-    from simulator.scenario_schema import COMPARE_COUNT, COMPARE_TIME, DIST, DURATION, RATE
+    from simulator.network.link.spec import DIRECTION_KEYS, LINK_KEYS
+    from simulator.scenario import metric_names
+    from simulator.scenario.json_schema import COMPARE_COUNT, COMPARE_TIME, DIST, DURATION, RATE
 
     s = schema()
     for obj in _objects(s):  # additionalProperties false, or a schema for named tables
@@ -356,7 +356,7 @@ def test_the_schema_refuses_what_the_loader_refuses():
 
 
 def load_table(table):
-    from simulator.scenario_checks import check_groups
+    from simulator.scenario.validate import check_groups
 
     check_groups(table, "x.toml")
     return parse(table, "x.toml")

@@ -177,7 +177,7 @@ async def test_ids_and_tokens_are_128_bit_and_no_page_sets_a_cookie():
     """The real server's sources (not the simulation's seeded ones): unguessable; tokens
     travel in an Authorization header, never a cookie, so there is nothing to forge."""
     from server.serve import open_server
-    from simulator.client import login
+    from simulator.play.client import login
 
     with trio.fail_after(30):
         async with open_server() as server:

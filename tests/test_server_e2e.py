@@ -12,7 +12,7 @@ from server import protocol as p
 from server.app import ServerConfig
 from server.serve import open_server
 from server.store import Store
-from simulator.client import ProtocolError, login, open_client
+from simulator.play.client import ProtocolError, login, open_client
 
 VISITOR = dict(account=demo.ACCOUNT, button=demo.BUTTON, url="http://shop/")
 

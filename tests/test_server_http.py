@@ -9,7 +9,7 @@ from server import demo
 from server import protocol as p
 from server.app import ServerConfig
 from server.serve import open_server
-from simulator.client import login, open_client
+from simulator.play.client import login, open_client
 
 VISITOR = dict(account=demo.ACCOUNT, button=demo.BUTTON, url="http://shop/")
 

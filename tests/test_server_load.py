@@ -92,3 +92,29 @@ async def test_a_server_running_late_sheds_requests_at_the_door_and_recovers(tmp
         nursery.cancel_scope.cancel()
     assert refused == []  # a refusal at the door is the caller's to answer
     await store.close()
+
+
+async def test_a_send_that_finds_the_socket_busy_with_a_close_ends_the_connection(monkeypatch):
+    """Hypercorn's close sends EOF outside its send lock; a send that meets it is the
+    connection closing (server/hypercorn_patch.py), not an error that stops the server."""
+    from hypercorn.events import Closed, RawData
+    from hypercorn.trio.tcp_server import TCPServer
+
+    from server import hypercorn_patch
+
+    async def busy(self, event):
+        raise trio.BusyResourceError("another task is currently sending data on this stream")
+
+    handled = []
+
+    class Protocol:
+        async def handle(self, event):
+            handled.append(event)
+
+    class Conn:
+        protocol = Protocol()
+
+    monkeypatch.setattr(hypercorn_patch, "_original", busy)
+    hypercorn_patch.apply()
+    await TCPServer.protocol_send(Conn(), RawData(data=b"x"))
+    assert handled == [Closed()]

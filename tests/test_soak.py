@@ -3,8 +3,8 @@
 import logging
 from pathlib import Path
 
-from simulator.checks import metrics, verdicts
-from simulator.runner import run
+from simulator.play.runner import run
+from simulator.report.metrics import metrics, verdicts
 from simulator.scenario import load
 
 SOAK = Path(__file__).parent.parent / "scenarios" / "soak.toml"

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 from click.testing import CliRunner
 
-from simulator.cli import main
+from simulator.cli.main import main
+from simulator.report.replay import replay_command
 from simulator.report.sweep import labels, point_label
-from simulator.seeds import replay_command
 
 SWEPT = """
 name = "sw"

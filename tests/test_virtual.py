@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import trio
 
-from simulator import events as ev
-from simulator.checks import metrics
-from simulator.runner import run, run_scenario
+from simulator.cli.seeds import parse_seeds
+from simulator.play.runner import run, run_scenario
+from simulator.record import events as ev
+from simulator.report.metrics import metrics
 from simulator.scenario import load, parse
-from simulator.seeds import parse_seeds
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 

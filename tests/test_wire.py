@@ -1,4 +1,4 @@
-"""The simulator's protocol session (simulator/actors/wire.py) against the real app."""
+"""The simulator's protocol session (simulator/play/actors/wire.py) against the real app."""
 
 import random
 
@@ -7,9 +7,9 @@ from virtual_server import HOST, served
 
 from server import demo
 from server import protocol as p
-from simulator.actors.wire import Wire
-from simulator.link import spec as link_spec
-from simulator.link.path import Path
+from simulator.network.link import spec as link_spec
+from simulator.network.link.path import Path
+from simulator.play.actors.wire import Wire
 
 
 def visitor_wire(server, link, page="pg", **options):

@@ -13,8 +13,8 @@ from server import protocol as p
 from server.app import ServerConfig, create_app
 from server.core.ids import SeededIds
 from server.serve import going_away_after, hypercorn_config
-from simulator.virtual.net import VirtualNetwork
-from simulator.virtual.serve import serve_virtual
+from simulator.network.virtual.hypercorn_worker import serve_virtual
+from simulator.network.virtual.net import VirtualNetwork
 
 HOST = "10.0.0.1"
 

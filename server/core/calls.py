@@ -50,7 +50,7 @@ def place_call(ctx: Ctx, visitor: Visitor, page_instance_id: str, button_id: str
     st.missed_calls.pop((visitor.account_id, visitor.id), None)
     ctx.persist(call)
     ctx.timer(("ring_timeout", call.id), ctx.now + account.settings.ring_timeout)
-    ctx.to_visitor(call.account_id, visitor.id, p.CallState(call.id, "ringing", False))
+    ctx.to_visitor(call.account_id, visitor.id, p.CallStateEvent(call.id, "ringing", False))
     ctx.log(CallRinging(call.id, call.account_id, visitor.id, button_id))
     for op in st.account_operators(call.account_id):
         if eligible(ctx, op):
@@ -96,7 +96,7 @@ def accept(ctx: Ctx, op: OperatorPresence, call: Call) -> str:
     visitor = st.visitors.get((call.account_id, call.visitor_id))
     if visitor is not None and visitor.call_id == call.id:
         visitor.call_id = None
-    ctx.to_visitor(call.account_id, call.visitor_id, p.CallState(call.id, "accepted", False))
+    ctx.to_visitor(call.account_id, call.visitor_id, p.CallStateEvent(call.id, "accepted", False))
     room = open_room(
         ctx,
         account_id=call.account_id,
@@ -146,7 +146,9 @@ def end_unanswered(ctx: Ctx, call: Call, event: CallEvent, reason: str) -> None:
     if visitor is not None and visitor.call_id == call.id:
         visitor.call_id = None
     missed = call.state == CallState.MISSED
-    ctx.to_visitor(call.account_id, call.visitor_id, p.CallState(call.id, call.state.value, missed))
+    ctx.to_visitor(
+        call.account_id, call.visitor_id, p.CallStateEvent(call.id, call.state.value, missed)
+    )
     ctx.persist(call)
     ended = UNANSWERED[call.state]
     ctx.log(ended(call.id, call.account_id, reason, wait=ctx.now - call.created_at))

@@ -45,8 +45,6 @@ class Hub:
         """The protocol's timings the server keeps and ``welcome`` tells."""
         return self.state.timings
 
-    # ------------------------------------------------------------ loading
-
     def load(
         self, accounts: Iterable[Account], operators: Iterable[Operator], buttons: Iterable[Button]
     ) -> None:
@@ -123,8 +121,6 @@ class Hub:
         calls.reconcile(ctx)
         return ctx.effects
 
-    # ------------------------------------------------------------ sessions
-
     def operator_connect(
         self, now: float, operator_id: str, hello: p.OperatorHello, credential: str | None = None
     ) -> tuple[Session, list[Effect]]:
@@ -200,8 +196,6 @@ class Hub:
                 rooms.operator_leave(ctx, room, op_id, "offline")
         if room.id in st.rooms and (room.account_id, room.visitor_id) not in st.visitors:
             rooms.end_room(ctx, room, "visitor_left")
-
-    # ------------------------------------------------------------ requests
 
     def handle(self, now: float, session_id: str, request: Any) -> list[Effect]:
         """Apply one client request; its ``ok``/``error`` follows every event it caused,

@@ -157,8 +157,8 @@ class Message(msgspec.Struct, gc=False):
     """A chat message of an open room. Kept for the room's life (its history, its numbers),
     so a busy server holds many: untracked by the garbage collector (plain data, never in a
     cycle), they are not walked by every collection. As dataclasses they made the middle
-    generation's passes take 40-80 ms every few seconds at 3,000 messages/s (p99 delivery
-    33-40 ms at 2,000/s, 3 ms untracked: bench/RESULTS.md)."""
+    generation's passes long enough to show in delivery latency under load
+    (bench/RESULTS.md)."""
 
     room_id: str
     n: int

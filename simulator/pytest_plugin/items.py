@@ -14,7 +14,7 @@ import pytest
 from .options import settings, shown
 
 if TYPE_CHECKING:  # the simulator is heavy: imported when a scenario file is collected
-    from ..checks import Metrics, Verdict
+    from ..report.metrics import Metrics, Verdict
     from ..scenario import Expectation, Loaded
 
 
@@ -23,12 +23,14 @@ class ScenarioFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         """Load the file (as ``ringlab run`` would, overrides applied) into items."""
-        from ..runner import check_runnable
-        from ..scenario import ScenarioError, expand
+        from ..play.runner import check_runnable
+        from ..scenario import ScenarioError, expand, with_seed
 
         options = settings(self.config)
         try:
             runs = expand(shown(self.path, self.config), options.changes)
+            if options.seed is not None:
+                runs = [with_seed(loaded, options.seed) for loaded in runs]
             for loaded in runs:
                 check_runnable(loaded)
         except ScenarioError as exc:
@@ -73,7 +75,7 @@ class _Play:
 
     def replay(self, sets: tuple[str, ...]) -> str:
         """The ``ringlab run`` command that replays this run exactly, report included."""
-        from ..seeds import replay_command
+        from ..report.replay import replay_command
 
         loaded = self.loaded
         return replay_command(loaded.path, sets, loaded.scenario.seed, point=loaded.point)
@@ -86,9 +88,9 @@ class _Play:
             try:
                 self._outcome = play_and_report(self.loaded, self.out_root)
             except Exception as exc:
-                from ..runner import first_error
-                from ..servers import TargetRefused
-                from ..slim_httpx import httpx
+                from ..network.slim_httpx import httpx
+                from ..play.runner import first_error
+                from ..play.server_under_test import TargetRefused
 
                 cause = first_error(exc)
                 self._crash = f"the run of {self.label} failed in {asking}: {cause!r}"
@@ -104,12 +106,14 @@ class _Play:
 def play_and_report(loaded: Loaded, out_root: Path) -> Outcome:
     """Run one scenario and write its report folder, as ``ringlab run`` does, without the
     console."""
+    from ..play.runner import run
     from ..report.folder import stamp, write_run
-    from ..runner import run
 
     started, began = stamp(), time.monotonic()
     result = run(loaded)
-    written = write_run(out_root, loaded, result, started, time.monotonic() - began)
+    written = write_run(
+        out_root, loaded, result.events, result.partial, started, time.monotonic() - began
+    )
     return Outcome(written.values, written.verdicts, written.out, result.partial)
 
 
@@ -155,7 +159,7 @@ class ScenarioItem(_Worded):
 
     def runtest(self) -> None:
         """Run the scenario if no item of it has yet, then judge this item's verdict."""
-        from ..metric_names import show
+        from ..scenario.metric_names import show
 
         outcome = self.play.outcome(self.nodeid)
         loaded = self.play.loaded
@@ -192,7 +196,7 @@ class ScenarioItem(_Worded):
 
 def _describe(x: Expectation) -> str:
     """``< 500 ms``: the comparison, its threshold in the metric's unit."""
-    from ..metric_names import show
+    from ..scenario.metric_names import show
 
     return f"{x.op} {show(x.metric, x.threshold)}"
 

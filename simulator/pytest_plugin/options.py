@@ -46,6 +46,7 @@ class Settings:
     """The ``--ringlab-*`` options and the collection rule's inputs."""
 
     changes: dict[str, Any]  # dotted key -> value, as `ringlab run` builds them
+    seed: int | None  # every scenario's seed, if given
     sets: tuple[str, ...]  # the same as `--set` texts, for replay commands
     out_root: Path
     explicit_files: frozenset[Path]
@@ -64,8 +65,6 @@ def settings(config: pytest.Config) -> Settings:
     base = config.invocation_params.dir
     sets = list(config.getoption("ringlab_set"))
     changes = dict(_override(text) for text in sets)
-    if (seed := config.getoption("ringlab_seed")) is not None:
-        changes["seed"] = seed
     if (clock := config.getoption("ringlab_clock")) is not None:
         changes["clock"] = clock
         sets.append(f"clock={clock}")
@@ -81,6 +80,7 @@ def settings(config: pytest.Config) -> Settings:
                 files.add(path)
     result = Settings(
         changes=changes,
+        seed=config.getoption("ringlab_seed"),
         sets=tuple(sets),
         out_root=absolute(base / config.getoption("ringlab_out")),
         explicit_files=frozenset(files),

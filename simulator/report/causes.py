@@ -16,10 +16,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .. import checks
-from .. import events as ev
-from ..metric_names import seconds
-from . import findings
+from ..record import events as ev
+from ..scenario.metric_names import seconds
+from . import findings, metrics
 from .findings import Cause, stall_words
 from .index import Index
 from .labels import Labels, at, plural
@@ -75,7 +74,7 @@ def late_offers(events: Sequence[ev.Event], index: Index, labels: Labels) -> lis
     ringing after Accept (``ring_overrun`` leaves them out), but support is asked about
     them: "my console rang for a call that was already answered"."""
     out = []
-    for call, op in checks.late_offers(events):
+    for call, op in metrics.late_offers(events):
         winner, result = index.winner[call]
         taken = index.decided.get((call, winner), result)
         came = min(
@@ -146,7 +145,7 @@ def explain(
     words and as data. A report needs the worst few hundred at most: a run with
     thousands of long rings is not explained thousands of times."""
     rings = list(chosen(index) if rings is None else rings)[:limit]
-    late = set(checks.late_offers(events)) if rings else set()
+    late = set(metrics.late_offers(events)) if rings else set()
     words = _Words(index, labels, link_names or {}, late)
     by_call: dict[str, list[Ring]] = {}
     for ring in rings:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from .. import events as ev
-from ..checks import RingStopSample, percentile
+from ..record import events as ev
+from .metrics import RingStopSample, percentile
 from .plot import PARTS, plt
 from .plot import empty as _empty
 from .plot import save as _save

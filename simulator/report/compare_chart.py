@@ -7,7 +7,7 @@ from pathlib import Path
 
 from matplotlib.ticker import FuncFormatter
 
-from ..checks import RingStopSample
+from .metrics import RingStopSample
 from .plot import empty, plt, save
 
 #: One colour per run (A, B): the run is what the eye compares first.

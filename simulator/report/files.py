@@ -13,16 +13,16 @@ from typing import Any, TypeVar
 
 import jinja2
 
-from .. import events as ev
-from ..checks import Metrics, Verdict, actors, calls, metrics, ring_stops, verdicts
-from ..metric_names import seconds, show
+from ..record import events as ev
 from ..scenario import Loaded
+from ..scenario.metric_names import seconds, show
 from . import replay
 from .buttons import button_codes
 from .causes import as_json as causes_json
 from .causes import chosen, explain, late_offers
 from .index import Index
 from .labels import Labels, at, group_links, link_names
+from .metrics import Metrics, Verdict, actors, calls, metrics, ring_stops, verdicts
 
 _TEMPLATE = jinja2.Environment(
     loader=jinja2.PackageLoader("simulator.report", "templates"), autoescape=True
@@ -132,7 +132,7 @@ def write_report(
         links=group_links(loaded),
         outages=outage_lanes(index, s.faults),
         faults=index.faults,
-        replay=replay.replay_command(loaded, source),
+        replay=replay.command_of(loaded, source),
         docs=replay.docs(),
         label=labels.call,
         name=labels.name,

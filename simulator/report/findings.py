@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .. import events as ev
-from ..metric_names import seconds
+from ..record import events as ev
+from ..scenario.metric_names import seconds
 from .index import Index
 from .labels import at, plural
 

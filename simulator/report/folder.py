@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,9 +17,9 @@ from .files import write_report
 from .sweep import labels
 
 if TYPE_CHECKING:
-    from ..checks import Metrics, Verdict
-    from ..runner import Run
+    from ..record.events import Event
     from ..scenario import Loaded
+    from .metrics import Metrics, Verdict
 
 
 def stamp() -> str:
@@ -54,14 +55,21 @@ class Written:
     simulated: float  # seconds of run, on its own clock
 
 
-def write_run(out_root: Path, loaded: Loaded, result: Run, started: str, wall: float) -> Written:
+def write_run(
+    out_root: Path,
+    loaded: Loaded,
+    events: Sequence[Event],
+    partial: bool,
+    started: str,
+    wall: float,
+) -> Written:
     """Make the run's folder under ``out_root`` (only once the run is over, so a run that
     fails leaves none) and write every file: the report, ``scenario.json`` and
     ``run.json``."""
     out = fresh(out_root / f"{loaded.scenario.name}{point_suffix(loaded)}-{started}")
     (out / "scenario.json").write_text(json.dumps(loaded.table, indent=2, default=str) + "\n")
-    values, verdicts = write_report(out, loaded, result.events, partial=result.partial)
-    simulated = max((e.t for e in result.events), default=0.0)
+    values, verdicts = write_report(out, loaded, events, partial=partial)
+    simulated = max((e.t for e in events), default=0.0)
     # wall-clock facts apart from summary.json, which a seed must reproduce byte for byte
     run_info = {
         "started_utc": started,

@@ -13,7 +13,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from .. import events as ev
+from ..record import events as ev
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -78,8 +78,8 @@ class Index:
     stalls: dict[str, Spans[tuple[str, int]]] = field(default_factory=dict)  # (dir, retrans)
     downs: dict[str, Spans[str]] = field(default_factory=dict)  # cause
     faults: list[ev.FaultApplied] = field(default_factory=list)
-    connections: dict[str, list[ev.Connection]] = field(default_factory=dict)
-    arrivals: list[ev.VisitorArrived] = field(default_factory=list)
+    connections: dict[str, list[ev.ConnectionLogged]] = field(default_factory=dict)
+    arrivals: list[ev.VisitorArrivedLogged] = field(default_factory=list)
     visitor_rooms: dict[str, list[str]] = field(default_factory=dict)  # room -> visitors
     conflicts: list[ev.ServerConflict] = field(default_factory=list)
     calls_open: dict[str, list[Window]] = field(default_factory=dict)
@@ -95,7 +95,7 @@ class Index:
         chats: list[tuple[tuple[str, str], float, bool]] = []
         stalls: dict[str, list[tuple[float, float, tuple[str, int]]]] = defaultdict(list)
         downs: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
-        connections: dict[str, list[ev.Connection]] = defaultdict(list)
+        connections: dict[str, list[ev.ConnectionLogged]] = defaultdict(list)
         consoles: dict[str, dict[str, None]] = defaultdict(dict)  # ordered sets
         rooms: dict[str, dict[str, None]] = defaultdict(dict)
         for e in events:
@@ -103,7 +103,7 @@ class Index:
             if isinstance(e, ev.RingStart):
                 rings.append(((e.call, e.operator), e.t, True))
                 consoles[e.call].setdefault(e.operator)
-            elif isinstance(e, ev.RingStop):
+            elif isinstance(e, ev.RingStopLogged):
                 rings.append(((e.call, e.operator), e.t, False))
             elif isinstance(e, ev.LinkStall):
                 stalls[e.actor].append((e.t, e.seconds, (e.dir, e.retransmissions)))
@@ -131,9 +131,9 @@ class Index:
                 downs[e.actor].append((e.t, e.seconds, e.cause))
             elif isinstance(e, ev.FaultApplied):
                 index.faults.append(e)
-            elif isinstance(e, ev.Connection):
+            elif isinstance(e, ev.ConnectionLogged):
                 connections[e.actor].append(e)
-            elif isinstance(e, ev.VisitorArrived):
+            elif isinstance(e, ev.VisitorArrivedLogged):
                 index.arrivals.append(e)
             elif isinstance(e, ev.RoomJoined):
                 if e.role == "visitor":

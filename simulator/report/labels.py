@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..link import spec as link_spec
-from ..link import units
-from ..metric_names import seconds
+from ..network.link import spec as link_spec
+from ..network.link import units
+from ..scenario.metric_names import seconds
 from .index import Index
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from matplotlib.ticker import MaxNLocator
 
-from ..metric_names import seconds
+from ..scenario.metric_names import seconds
 from .index import Index, Window
 from .plot import FAULT, OUTAGE, empty, plt, save
 

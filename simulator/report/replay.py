@@ -1,5 +1,8 @@
 """What the report says about itself: the command that replays the run, where the docs are.
 
+:func:`replay_command` is also the replay line of ``ringlab run``'s failed seeds and of
+the pytest plugin's failures.
+
 A report sent to a customer must let support (or the customer) run it again: the
 scenario file, the seed, and every ``--set`` that made this run differ from the
 file, found by comparing the table as run with the file as it is.
@@ -8,12 +11,11 @@ file, found by comparing the table as run with the file as it is.
 from __future__ import annotations
 
 import json
+import shlex
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from .. import seeds
-from ..seeds import toml_value
 
 #: The docs a report links to: (path in the repository, what it explains).
 DOCS = (
@@ -37,11 +39,48 @@ def origin(loaded: Any, out: Path) -> str:
     return path
 
 
-def replay_command(loaded: Any, path: str) -> str:
+def command_of(loaded: Any, path: str) -> str:
     """``ringlab run PATH --seed N [--set key=value]...``: the command that plays this run
     again (``loaded``: a :class:`simulator.scenario.Loaded`)."""
     sets = [f"{key}={toml_value(value)}" for key, value in overrides(loaded, path)]
-    return seeds.replay_command(path, sets, loaded.scenario.seed)
+    return replay_command(path, sets, loaded.scenario.seed)
+
+
+def replay_command(
+    path: str,
+    sets: Sequence[str],
+    seed: int,
+    out: str | None = None,
+    point: dict[str, Any] | None = None,
+    clock: str | None = None,
+) -> str:
+    """The one command that replays a seed exactly, with its full report.
+
+    ``sets``: the ``--set`` options of the sweep, as given; ``out``: its ``--out``, when
+    one was given; ``point``: the sweep point, pinned by a ``--set`` of each swept key
+    (which takes the key out of the sweep); ``clock``: its ``--clock``, when one was given
+    (a file that says ``real`` runs virtual only with it).
+    """
+    options = [f"--set {shlex.quote(text)}" for text in sets]
+    options += [f"--set {shlex.quote(f'{k}={toml_value(v)}')}" for k, v in (point or {}).items()]
+    if clock is not None:
+        options.append(f"--clock {clock}")
+    if out is not None:
+        options.append(f"--out {shlex.quote(out)}")
+    return " ".join(["ringlab run", shlex.quote(path), f"--seed {seed}", *options])
+
+
+def toml_value(value: Any) -> str:
+    """A value as ``--set`` reads it back (TOML): ``0.05``, ``"3g"``, ``[1, 2]``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def overrides(loaded: Any, path: str) -> list[tuple[str, Any]]:

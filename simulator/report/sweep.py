@@ -1,4 +1,4 @@
-"""Sweeps and seed sweeps: ``sweep.json``, ``junit.xml`` and the sweep chart.
+"""Sweeps and seed sweeps: ``sweep.json``, ``seeds.json``, ``junit.xml`` and the sweep chart.
 
 A sweep point is one run, or one run per seed (``--seeds`` on a file with a
 ``[sweep]``). With seeds, each point is summed up by the median across seeds and
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checks import Metrics, percentile
-from ..seeds import SeedResult, distribution, pass_rate
+from ..scenario import Loaded
+from .metrics import Metrics, percentile
+from .results import SeedResult, distribution, pass_rate
 
 
 @dataclass(frozen=True)
@@ -204,3 +205,27 @@ def _line(
     line.set_label(name)
     if seeded and not all(math.isclose(a, b) for a, b in zip(low, high, strict=True)):
         ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+
+
+def write_seeds(
+    document: Path,
+    loaded: Loaded,
+    path: str,
+    seeds: list[int],
+    results: list[SeedResult],
+    replay_of: Callable[[SeedResult], str],
+) -> None:
+    """``seeds.json``: every seed's metrics and verdict, the spread, the failures."""
+    data = {
+        "scenario": loaded.scenario.name,
+        "file": path,
+        "seeds": seeds,
+        "distribution": distribution(results),
+        "failed": [
+            {"seed": r.seed, "failed": r.failed, "replay": replay_of(r)}
+            for r in results
+            if not r.passed
+        ],
+        "runs": [{"seed": r.seed, "passed": r.passed, "metrics": r.metrics} for r in results],
+    }
+    document.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

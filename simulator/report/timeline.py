@@ -14,7 +14,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 
-from ..metric_names import seconds
+from ..scenario.metric_names import seconds
 from .causes import Story
 from .findings import hits
 from .index import Index

@@ -9,8 +9,8 @@ import httpx
 from conftest import in_trio_thread
 from playwright.sync_api import Page, WebSocketRoute
 
-from simulator.link import parse
-from simulator.proxy import open_proxy
+from simulator.network.link import parse
+from simulator.network.proxy import open_proxy
 
 
 def proxied(server, link):

@@ -1,0 +1,1 @@
+"""The ``ringlab`` command: every subcommand, the live progress line, seed sweeps."""

@@ -1,0 +1,1 @@
+"""Playing one run: the runner, the virtual actors, the server under test."""
