@@ -26,7 +26,14 @@ class Lifecycle:
 
     def fields(self) -> dict[str, Any]:
         """The log line's fields after ``event``, in order."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        names = _NAMES.get(type(self))
+        if names is None:  # dataclasses.fields() reflects anew at every call: once a class
+            names = _NAMES[type(self)] = tuple(f.name for f in dataclasses.fields(self))
+        return {name: getattr(self, name) for name in names}
+
+
+#: Each event class's field names, in order (a ring fan-out makes a thousand events at once).
+_NAMES: dict[type[Lifecycle], tuple[str, ...]] = {}
 
 
 # ------------------------------------------------------------------ calls
