@@ -274,12 +274,15 @@ class Runtime:
 
     def _lifecycle(self, fx: Lifecycle) -> None:
         self.metrics.observe(fx)
+        logging_it = log.isEnabledFor(logging.INFO)
+        if self.observer is None and not logging_it:
+            return  # nobody reads the fields (a ring fan-out makes a thousand events)
         # outside the core an event is its name and its fields: the log line's format, and
         # what ServerConfig.observer is given (it also gets frame_received, not an event)
         fields = fx.fields()
         if self.observer is not None:
             self.observer(fx.name, fields)
-        if log.isEnabledFor(logging.INFO):
+        if logging_it:
             log.info("%s", json.dumps({"event": fx.name, **fields}, default=str))
 
     def _fail(self, jobs: list[Job], exc: Exception) -> None:
