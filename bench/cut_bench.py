@@ -1,4 +1,4 @@
-"""Cut-point property, long run: N cases of ``tests/cutpoints.py`` with 0 violations.
+"""Cut-point property, long run: N cases of ``tests/support/cutpoints.py`` with 0 violations.
 
     python bench/cut_bench.py [--cases 10000] [--first 0]
 
@@ -21,8 +21,8 @@ import trio
 import trio.testing
 from machine import append_results
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import cutpoints
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support import cutpoints
 
 
 async def main(first: int, cases: int) -> tuple[int, Counter[str], list[str]]:

@@ -4,7 +4,7 @@ Each table maps ``(state, event) -> next state``. Anything missing is illegal
 and :func:`step` raises :class:`IllegalTransition` naming machine, role, state
 and event. The tables are the single source of truth: every ``illegal_state`` the
 core answers comes from :func:`step` on one of them (the other refusals are the
-named checks of :mod:`server.core.guards`). ``tests/test_machines.py`` walks every
+named checks of :mod:`server.core.guards`). ``tests/server/core/test_machines.py`` walks every
 legal and every illegal pair.
 """
 

@@ -24,7 +24,7 @@ from .actors.session import ClientSession, RequestFailed, outcome
 
 __all__ = ["Client", "ProtocolError", "RequestFailed", "login", "open_client"]
 
-#: The name this module used for :class:`RequestFailed`; tests/test_server_e2e.py imports it.
+#: The name this module used for :class:`RequestFailed`; tests/server/test_e2e.py imports it.
 ProtocolError = RequestFailed
 
 

@@ -1,7 +1,7 @@
 """Take the README's pictures again: docs/console.png (the Operator Console during a chat,
 another call ringing) and docs/widget.png (the visitor's chat window on a phone).
 
-    .venv/bin/python tests/browser/docs_screenshots.py [OUT_DIR]
+    .venv/bin/python -m tests.browser.docs_screenshots [OUT_DIR]
 
 A reference server of its own, Debian's Chromium (no browser download), the same people as
 the browser tests. Not a test (pytest collects test_*.py only); every wait is an expect().
@@ -12,9 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, running_server
-from people import alice, bob, say, tab, visitor
 from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, running_server
+from tests.browser.people import alice, bob, say, tab, visitor
 
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
 DESKTOP = {"width": 1280, "height": 720}

@@ -6,11 +6,11 @@ import itertools
 import re
 
 import httpx
-from conftest import in_trio_thread
 from playwright.sync_api import Page, WebSocketRoute
 
 from simulator.network.link import parse
 from simulator.network.proxy import open_proxy
+from tests.browser.harness import in_trio_thread
 
 
 def proxied(server, link):

@@ -2,9 +2,10 @@
 Operator Console, the visitor widget on the demo pages and the Control Panel, each in its
 main states (see accessibility.py)."""
 
-from accessibility import assert_accessible
-from people import alice, bob, chatting, control, say, tab, visitor
 from playwright.sync_api import expect
+
+from tests.browser.accessibility import assert_accessible
+from tests.browser.people import alice, bob, chatting, control, say, tab, visitor
 
 PHONE = {"width": 375, "height": 667}
 

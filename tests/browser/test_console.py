@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 import httpx
-from conftest import running_server
-from people import alice, bob, chatting, tab, visitor
 from playwright.sync_api import expect
 
 from server.app import ServerConfig
 from server.limits import Limits
+from tests.browser.harness import running_server
+from tests.browser.people import alice, bob, chatting, tab, visitor
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "console_tabs.json"
 

@@ -5,8 +5,9 @@ notices where the server put them."""
 
 import re
 
-from people import alice, bob, chatting, say, tab, visitor
 from playwright.sync_api import expect
+
+from tests.browser.people import alice, bob, chatting, say, tab, visitor
 
 CODE = re.compile(r"^Visitor [2-9A-HJ-NP-Z]{4}$")
 

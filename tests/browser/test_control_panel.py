@@ -1,8 +1,9 @@
 """The Control Panel in Chromium: operators, button codes, settings, records."""
 
 import httpx
-from people import chatting, control, tab, visitor
 from playwright.sync_api import expect
+
+from tests.browser.people import chatting, control, tab, visitor
 
 
 def test_only_administrators_get_in(server, new_page):

@@ -1,10 +1,11 @@
 """The pages' layout where it used to break: long words and URLs, the outage banner, a long
 page title in the sidebar, the Ring policy and Settings fields, and a phone's width."""
 
-from conftest import RECONNECT
-from links import Via, plug, proxied, unplug
-from people import alice, chatting, control, say, tab, visitor
 from playwright.sync_api import expect
+
+from tests.browser.harness import RECONNECT
+from tests.browser.links import Via, plug, proxied, unplug
+from tests.browser.people import alice, chatting, control, say, tab, visitor
 
 PHONE = {"width": 375, "height": 667}
 #: One word, no hyphen or slash to break at after the host: the worst case for wrapping.

@@ -1,11 +1,11 @@
 """Operators leaving on purpose: Log out and closing the console end the session at once
 (colleagues see the operator offline, its rings stop), not after the grace period."""
 
-from conftest import AT_ONCE, Observed, running_server
-from people import alice, bob, colleague, control, tab, visitor
 from playwright.sync_api import expect
 
 from server.app import ServerConfig
+from tests.browser.harness import AT_ONCE, Observed, running_server
+from tests.browser.people import alice, bob, colleague, control, tab, visitor
 
 
 def test_log_out_takes_the_operator_offline_and_out_of_the_rings_at_once(new_page):

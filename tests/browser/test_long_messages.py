@@ -1,10 +1,10 @@
 """A message over the 4,000-character limit: the console and the widget say so in words and
 keep the text; the server's own refusal is put in the same words (client.js)."""
 
-from people import chatting
 from playwright.sync_api import expect
 
 from server.protocol import MAX_TEXT_CHARS
+from tests.browser.people import chatting
 
 TOO_LONG = "Too long: 4,312 characters; the limit is 4,000"
 

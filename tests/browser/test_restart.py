@@ -3,9 +3,10 @@ the consoles rebuild from their snapshot, so a ring for a call the restart ended
 a notice, and every click on such a tab gets an answer; the visitor whose call the restart
 missed is told so and may leave a message."""
 
-from conftest import RECONNECT, REMOVED
-from people import alice, tab, visitor
 from playwright.sync_api import expect
+
+from tests.browser.harness import RECONNECT, REMOVED
+from tests.browser.people import alice, tab, visitor
 
 
 def test_a_ring_the_restart_ended_stops_with_a_notice_and_the_visitor_may_leave_a_message(

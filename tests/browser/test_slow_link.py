@@ -1,8 +1,9 @@
 """The console behind `ringlab proxy`: the faults the manual describes, in a real browser."""
 
-from links import Via, cut, proxied
-from people import alice, say, tab, visitor
 from playwright.sync_api import expect
+
+from tests.browser.links import Via, cut, proxied
+from tests.browser.people import alice, say, tab, visitor
 
 
 def test_call_keeps_ringing_after_accept_on_a_slow_uplink(server, new_page):

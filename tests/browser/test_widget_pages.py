@@ -2,12 +2,12 @@
 reloads and pages of the site, and a message sent while the link is down waits, visibly,
 until the server has it: it is never lost, never swallowed and never shown twice."""
 
-from conftest import AT_ONCE, RECONNECT, Observed, running_server
-from links import Cable, Via, cut, plug, proxied, unplug
-from people import alice, chatting, say, tab, visitor
 from playwright.sync_api import expect
 
 from server.app import ServerConfig
+from tests.browser.harness import AT_ONCE, RECONNECT, Observed, running_server
+from tests.browser.links import Cable, Via, cut, plug, proxied, unplug
+from tests.browser.people import alice, chatting, say, tab, visitor
 
 
 def test_the_chat_goes_on_across_a_reload_and_another_page_of_the_site(server, new_page):

@@ -3,8 +3,9 @@ the chat is an action of its own that asks first, the button and the window agre
 nobody is there to answer a waiting call, and the inputs are large enough that a phone does
 not zoom into the page."""
 
-from people import alice, chatting, say, tab, visitor
 from playwright.sync_api import expect
+
+from tests.browser.people import alice, chatting, say, tab, visitor
 
 
 def test_x_and_escape_minimise_and_the_chat_goes_on(server, new_page):
