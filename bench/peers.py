@@ -19,7 +19,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import trio
 from rawws import RawWebSocket
@@ -36,6 +36,10 @@ class Peer:
     """One connection: operator or visitor page. ``on_event(peer, event, t)`` sees every
     server event as it is read (``t``: ``trio.current_time()``)."""
 
+    #: Ask for batched frames (``hello.batch``), as the pages do; ``server_bench
+    #: --unbatched`` turns it off, as a client written from the protocol alone would.
+    batch: ClassVar[bool] = True
+
     def __init__(self, index: int, on_event: Hook) -> None:
         self.index = index
         self.on_event = on_event
@@ -50,7 +54,7 @@ class Peer:
 
     async def open(self, nursery: trio.Nursery, url: str, hello: dict[str, Any]) -> None:
         self.ws = await RawWebSocket.connect(url)
-        self.ws.send(json.dumps({"type": "hello", "batch": True, **hello}))
+        self.ws.send(json.dumps({"type": "hello", "batch": self.batch, **hello}))
         nursery.start_soon(self.ws.run, nursery, self._read)
         await self.ready.wait()
 

@@ -1,10 +1,10 @@
 """Reference server benchmarks on loopback: ring fan-out, message throughput, idle cost.
 
     python bench/server_bench.py [--quick] [--operators 10,100,1000] [--rooms 1000]
-                                 [--only fanout,messages,idle] [--tree DIR]
+                                 [--only fanout,messages,idle] [--tree DIR] [--unbatched]
 
 The server runs in its own process (``ringlab serve``, abuse limits off); the clients are
-lean trio-websocket peers in this one (``peers.py``). Three measures:
+lean WebSocket peers in this one (``peers.py``). Three measures:
 
 1. Ring fan-out: N operators online and ``--rooms`` open chats. A new visitor calls; the
    call rings at every console; one operator accepts. Measured: the time from sending the
@@ -18,8 +18,10 @@ lean trio-websocket peers in this one (``peers.py``). Three measures:
    answer heartbeats.
 
 ``--tree DIR`` serves from another checkout (a worktree of an earlier commit), so a
-change is measured against the commit before in one sitting. Results go to
-bench/RESULTS.md with the machine.
+change is measured against the commit before in one sitting. The peers ask for batched
+frames (``hello.batch``) as the pages do; ``--unbatched`` measures one event a frame, which
+is what a server from before batching sent to everybody (a like-for-like comparison with
+one). Results go to bench/RESULTS.md with the machine.
 """
 
 from __future__ import annotations
@@ -337,13 +339,22 @@ def cli() -> None:
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--only", default="fanout,messages,idle", help="which measures")
     parser.add_argument("--tree", help="serve from this checkout (an earlier commit)")
+    parser.add_argument(
+        "--unbatched",
+        action="store_true",
+        help="the peers don't ask for batched frames (hello.batch): one event a frame, as "
+        "servers before batching sent to everybody",
+    )
     args = parser.parse_args()
+    Peer.batch = not args.unbatched
     if args.quick:
         args.calls, args.seconds, args.idle_seconds = 20, 3.0, 12.0
     started = time.monotonic()
     rows = trio.run(main, args)
     print(f"({time.monotonic() - started:.0f} s)")
     title = "Reference server: fan-out, throughput, idle cost"
+    if args.unbatched:
+        title += ", peers unbatched"
     if args.tree:
         title += f" (server from {args.tree})"
     append_results(title, rows, sys.argv)

@@ -118,4 +118,3 @@ async def test_a_send_that_finds_the_socket_busy_with_a_close_ends_the_connectio
     hypercorn_patch.apply()
     await TCPServer.protocol_send(Conn(), RawData(data=b"x"))
     assert handled == [Closed()]
-
