@@ -131,3 +131,23 @@ def test_an_editable_install_prints_no_setuptools_warning(tmp_path):
     # "SomethingWarning:" is Python's warnings module, from the build backend; pip's own
     # "WARNING:" lines are about this machine's index settings
     assert not re.search(r"[a-z]Warning\b|!!", output), output
+
+
+def test_ctrl_c_the_moment_the_server_says_it_is_ready_stops_it():
+    """The signal handlers are in place before the first line is printed: a Ctrl-C sent
+    as soon as it appears stops the server (it once kept serving, under load)."""
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", "--db", ":memory:"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert "reference server on" in proc.stdout.readline()
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+        assert proc.returncode == 0
+        assert out.rstrip().endswith("stopped")
