@@ -3,11 +3,9 @@
 // which holds the shown tab's draft and sends to it. consoleview.js binds it to
 // console.js's state and actions and calls renderChat() in every render().
 
-import { describeError, el, patch, textProblem } from "./client.js";
+import { $, describeError, el, patch, textProblem } from "./client.js";
 import { noticeText, onSite, pageName, tabVisitor, typingText, visitorName } from "./consolewords.js";
 import { closeLabel, tabId } from "./tabstrip.js";
-
-const $ = (id) => document.getElementById(id);
 
 let ui = null; // console.js's state
 let act = null; // console.js's actions: click(key, event), ...

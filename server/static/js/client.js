@@ -4,9 +4,9 @@
 // with backoff, resuming the session so nothing is lost or shown twice. The words
 // for every error code are here too (describeError), so no page shows a raw message.
 
-import { el, patch, randomHex } from "./dom.js";
+import { $, el, patch, randomHex } from "./dom.js";
 
-export { el, patch };
+export { $, el, patch };
 
 /** Longest chat text, in characters (code points, as the server counts them). */
 export const MAX_TEXT_CHARS = 4000;

@@ -3,7 +3,7 @@
 // consoleview.js; this file keeps the state, takes the server's events and the
 // operator's actions, and talks to the server.
 
-import { Client, describeError, logOut, loginForm } from "./client.js";
+import { $, Client, describeError, logOut, loginForm } from "./client.js";
 import {
   bindTabs, fire, historyItem, merged, openRoom, ring, roomInvite, roomTabOf,
 } from "./consoletabs.js";
@@ -12,7 +12,6 @@ import {
   showStatus, visibleTabs, visitorName,
 } from "./consoleview.js";
 
-const $ = (id) => document.getElementById(id);
 const CLOCK_EVERY = 20000; // ms between redraws of the visitors' time on the site
 const POLICY_HINT = {
   confirm: "The tab rings until the server confirms your Accept.",

@@ -6,13 +6,11 @@
 // sends through the state's client itself). The words come from consolewords.js.
 
 import { bindChatPane, bindCompose, renderChat } from "./chatpane.js";
-import { el, patch } from "./client.js";
+import { $, el, patch } from "./client.js";
 import { NOTICE_TEXT, pageName, since, visitorName } from "./consolewords.js";
 import { bindTabKeys, bindTabStrip, renderTabs, visibleTabs } from "./tabstrip.js";
 
 export { bindCompose, bindTabKeys, NOTICE_TEXT, pageName, since, visibleTabs, visitorName };
-
-const $ = (id) => document.getElementById(id);
 
 let ui = null; // console.js's state
 let act = null; // console.js's actions: click(key, event), select(key), ...

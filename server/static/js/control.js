@@ -2,9 +2,8 @@
 // messages and visitor-id conflicts. Every call carries the admin's bearer token in a
 // header (never a cookie), which is what keeps these forms safe from CSRF.
 
-import { el, logOut, loginForm } from "./client.js";
+import { $, el, logOut, loginForm } from "./client.js";
 
-const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("ringlab.token");
 
 async function api(method, path, body) {

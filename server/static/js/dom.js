@@ -1,6 +1,9 @@
 // DOM helpers shared by the console, the widget and the Control Panel (client.js
 // re-exports them, so pages import everything from one place).
 
+/** The element of the page with this id. */
+export const $ = (id) => document.getElementById(id);
+
 /** Make `next` the children of `parent`, keeping each current child that is the same
  * node or an equal one (isEqualNode: tag, attributes, text and descendants).
  *

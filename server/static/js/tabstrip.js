@@ -2,10 +2,8 @@
 // ARIA tablist, and its keyboard. consoleview.js binds it to console.js's state and
 // actions and calls renderTabs() in every render().
 
-import { el, patch } from "./client.js";
+import { $, el, patch } from "./client.js";
 import { pageName, tabVisitor, visitorName } from "./consolewords.js";
-
-const $ = (id) => document.getElementById(id);
 
 let ui = null; // console.js's state
 let act = null; // console.js's actions: click(key, event), select(key), ...
