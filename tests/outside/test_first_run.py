@@ -21,6 +21,8 @@ from simulator.cli.progress import describe, fit, render
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_PATHS = ["/console", "/demo", "/demo/pinned", "/control"]
+#: `ringlab serve` on a free port, keeping nothing
+SERVE = [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", "--db", ":memory:"]
 
 
 def test_help_gives_every_command_one_uncut_line_at_80_columns():
@@ -46,12 +48,7 @@ def test_serve_prints_the_pages_next_to_the_logins():
 
 
 def test_the_serve_command_says_where_to_go_and_keeps_tuning_out_of_its_log():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", "--db", ":memory:"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = subprocess.Popen(SERVE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = [proc.stdout.readline()]
         while "password" not in lines[-1] or "bob" not in lines[-1]:
@@ -137,12 +134,7 @@ def test_ctrl_c_the_moment_the_server_says_it_is_ready_stops_it():
     """The signal handlers are in place before the first line is printed: a Ctrl-C sent
     as soon as it appears stops the server (it once kept serving, under load)."""
     for _ in range(3):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", "--db", ":memory:"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        proc = subprocess.Popen(SERVE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             assert "reference server on" in proc.stdout.readline()
             proc.send_signal(signal.SIGINT)

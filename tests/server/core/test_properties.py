@@ -149,22 +149,10 @@ class Hub(RuleBasedStateMachine):
         for i, sid in self.operator_sessions.items():
             if sid not in state.sessions:
                 continue  # expired: that console is gone
-            for call_id in self.console_rings(sid):
+            for call_id in self.world.ringing(sid):
                 call = state.calls.get(call_id)
                 assert call is not None and call.state == "ringing", (i, call_id)
                 assert f"op{i}" in call.ringing, (i, call_id, call.ringing)
-
-    def console_rings(self, sid: str) -> set[str]:
-        """What a console rings for, from everything it was sent (snapshots included)."""
-        rings: set[str] = set()
-        for m in self.world.inbox.get(sid, []):
-            if isinstance(m, p.OperatorSnapshot):
-                rings = {r.call for r in m.rings}
-            elif isinstance(m, p.Ring):
-                rings.add(m.call)
-            elif isinstance(m, p.RingStop):
-                rings.discard(m.call)
-        return rings
 
 
 Hub.TestCase.settings = settings(
