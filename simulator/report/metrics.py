@@ -12,7 +12,6 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 from ..record.events import (
     AcceptResult,
@@ -25,8 +24,6 @@ from ..record.events import (
     Event,
     InvitationAnswered,
     InvitationSentLogged,
-    MessageReceived,
-    MessageSent,
     RingStart,
     RingStopLogged,
     RoomJoined,
@@ -36,6 +33,7 @@ from ..record.events import (
     VisitorArrivedLogged,
 )
 from ..scenario import Expectation
+from .deliveries import deliveries
 
 Metrics = dict[str, float | None]
 
@@ -281,49 +279,6 @@ def unreported_merges(events: Sequence[Event]) -> set[str]:
     return merged - reported
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    lost: int
-    duplicated: int
-    reordered: int
-    expected: int
-    gone_with_session: int = 0  # owed to someone whose session expired before it arrived
-
-
-def deliveries(events: Sequence[Event]) -> Delivery:
-    """Every message sent must reach, exactly once and in order, everyone in the room
-    when it was sent (the sender included: the server echoes it)."""
-    joined: dict[str, dict[str, float]] = defaultdict(dict)  # room -> actor -> first join
-    for e in events:
-        if isinstance(e, RoomJoined):
-            joined[e.room].setdefault(e.actor, e.t)
-    got: Counter[tuple[str, str]] = Counter()  # (actor, mid)
-    order: dict[tuple[str, str], list[int]] = defaultdict(list)  # (actor, room) -> n seen
-    for e in events:
-        if isinstance(e, MessageReceived):
-            got[(e.actor, e.mid)] += 1
-            order[(e.actor, e.room)].append(e.n)
-    # when each actor came back with a new session (its old one had expired)
-    renewed: dict[str, list[float]] = defaultdict(list)
-    for e in events:
-        if isinstance(e, ConnectionLogged) and e.state == "snapshot":
-            renewed[e.actor].append(e.t)
-    lost = duplicated = expected = gone = 0
-    for e in events:
-        if isinstance(e, MessageSent):
-            for actor, since in joined[e.room].items():
-                if since <= e.t:
-                    expected += 1
-                    n = got[(actor, e.mid)]
-                    if n == 0 and any(t > e.t for t in renewed[actor]):
-                        gone += 1  # its session, and its place in the room, expired first
-                    else:
-                        lost += n == 0
-                    duplicated += max(0, n - 1)
-    reordered = sum(sum(1 for a, b in pairwise(seen) if b < a) for seen in order.values())
-    return Delivery(lost, duplicated, reordered, expected, gone)
-
-
 def metrics(events: Sequence[Event]) -> Metrics:
     """Every metric of a run, by dotted name."""
     samples = ring_stops(events)
@@ -347,6 +302,7 @@ def metrics(events: Sequence[Event]) -> Metrics:
         "duplicated_messages": float(d.duplicated),
         "reordered_messages": float(d.reordered),
         "messages.gone_with_session": float(d.gone_with_session),
+        "messages.unreachable": float(d.unreachable),
     }
     wins = Counter(e.call for e in events if isinstance(e, AcceptResult) and e.won)
     out["double_accepts"] = float(sum(1 for n in wins.values() if n > 1))

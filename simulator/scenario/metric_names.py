@@ -34,6 +34,7 @@ COUNTS: dict[str, str] = {
     "duplicated_messages": "deliveries beyond the first",
     "reordered_messages": "messages that arrived after a later one",
     "messages.gone_with_session": "owed deliveries to a session that expired first",
+    "messages.unreachable": "owed deliveries to someone out of reach from the send on, for good",
     "reconnects": "connections lost and retried",
     "resumes": "reconnects that resumed their session",
     "snapshots": "reconnects that got a new session",

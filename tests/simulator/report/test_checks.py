@@ -4,9 +4,9 @@ import pytest
 
 from simulator.record import events as ev
 from simulator.record.tally import Tally
+from simulator.report.deliveries import deliveries
 from simulator.report.metrics import (
     calls,
-    deliveries,
     late_offers,
     merges,
     metrics,
@@ -274,3 +274,67 @@ def test_messages_owed_to_someone_whose_session_expired_are_not_counted_lost():
     d = deliveries(log)
     assert (d.gone_with_session, d.lost) == (1, 1)  # m-1 went with the session; m-2 is lost
     assert metrics(log)["messages.gone_with_session"] == 1
+
+
+def owed_to_a_visitor(*states):
+    """op1 sends m-1 at 10 into r1, where visitor v1 is, which never gets it; ``states``:
+    v1's connection changes after its first connection at 0. Elsewhere op2 sends m-2 at
+    60, which reaches it."""
+    log = [
+        ev.RoomJoined(t=0, actor="v1", room="r1", role="visitor"),
+        ev.RoomJoined(t=0, actor="op1", room="r1", role="operator"),
+        ev.RoomJoined(t=0, actor="op2", room="r2", role="operator"),
+        ev.ConnectionLogged(t=0, actor="v1", state="connected"),
+        ev.MessageSent(t=10, actor="op1", room="r1", mid="m-1"),
+        ev.MessageReceived(t=10.1, actor="op1", room="r1", mid="m-1", n=1),
+        ev.MessageSent(t=60, actor="op2", room="r2", mid="m-2"),
+        ev.MessageReceived(t=60.1, actor="op2", room="r2", mid="m-2", n=1),
+        *(
+            ev.ConnectionLogged(t=t, actor="v1", state=state, code=1006 if state == "lost" else 0)
+            for t, state in states
+        ),
+    ]
+    return sorted(log, key=lambda e: e.t)
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        [(5, "lost"), (20, "left")],  # in an outage at the send, left the site still in it
+        [(5, "lost"), (7, "lost"), (20, "left")],  # reconnects tried in vain meanwhile
+        [(12, "lost"), (20, "left")],  # lost its link with the message on its way
+        [(5, "lost"), (8, "left")],  # left before the send: the server kept the room open
+        [(5, "lost")],  # still disconnected when the run ended
+        [(5, "lost"), (70, "left")],  # the runner's goodbye at the end, still disconnected
+    ],
+)
+def test_messages_owed_to_someone_who_never_came_back_are_unreachable_not_lost(states):
+    """The soak's case: a visitor's link went down just before an operator's message; it
+    was still down when the run ended, and the runner said goodbye for it."""
+    d = deliveries(owed_to_a_visitor(*states))
+    assert (d.unreachable, d.lost, d.expected) == (1, 0, 3)
+    m = metrics(owed_to_a_visitor(*states))
+    assert (m["messages.unreachable"], m["lost_messages"]) == (1, 0)
+
+
+def test_a_visitor_connected_at_the_send_that_left_without_it_lost_it():
+    """It left over a live connection (a ``bye``): the server should have delivered."""
+    d = deliveries(owed_to_a_visitor((20, "left")))
+    assert (d.unreachable, d.lost) == (0, 1)
+    d = deliveries(owed_to_a_visitor())  # connected when the run ended
+    assert (d.unreachable, d.lost) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        [(5, "lost"), (15, "resumed"), (20, "left")],
+        [(5, "lost"), (15, "resumed"), (17, "lost"), (20, "left")],  # away again, then left
+        [(5, "lost"), (8, "left"), (15, "connected"), (20, "lost"), (25, "left")],  # a new page
+    ],
+)
+def test_a_visitor_back_after_the_send_that_left_without_it_lost_it(states):
+    """On its return the server owed it the message (replayed on resume, in the room's
+    history on a new page), whatever happened after."""
+    d = deliveries(owed_to_a_visitor(*states))
+    assert (d.unreachable, d.lost) == (0, 1)

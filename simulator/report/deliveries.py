@@ -1,0 +1,84 @@
+"""Delivery accounting: every chat message owed to someone, and what became of it.
+
+``docs/metrics.md`` (Messages) defines the counts; :func:`simulator.report.metrics.metrics`
+reports them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from ..record.events import ConnectionLogged, Event, MessageReceived, MessageSent, RoomJoined
+
+#: the connection states that put an actor in touch with the server again
+BACK = frozenset({"connected", "resumed", "snapshot"})
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    lost: int
+    duplicated: int
+    reordered: int
+    expected: int
+    gone_with_session: int = 0  # owed to someone whose session expired before it arrived
+    unreachable: int = 0  # owed to someone out of reach from the send on, for good
+
+
+def unreachable(states: Sequence[ConnectionLogged], sent: float) -> bool:
+    """Whether an actor owed a message sent at ``sent`` was out of the server's reach from
+    then on: it never connected again after the send (its last ``connected``, ``resumed``
+    or ``snapshot`` came before it), and since that last connection it lost the link
+    (``lost``), before the send or after it with the message on its way. Its presence
+    ended so: it left the site (``left``) still disconnected, or the run ended while it
+    was (the runner's goodbye to the visitors still on the site is a ``left`` too). No
+    server could deliver to it; one that came back was owed the message (replayed on
+    resume, in the room's history on a new page), and one still connected was owed it.
+
+    The blind spot: a server that failed to deliver to a live connection is counted here,
+    not as lost, if that connection then broke for good."""
+    back = max((i for i, e in enumerate(states) if e.state in BACK), default=-1)
+    if back >= 0 and states[back].t >= sent:
+        return False
+    return any(e.state == "lost" for e in states[back + 1 :])
+
+
+def deliveries(events: Sequence[Event]) -> Delivery:
+    """Every message sent must reach, exactly once and in order, everyone in the room
+    when it was sent (the sender included: the server echoes it)."""
+    joined: dict[str, dict[str, float]] = defaultdict(dict)  # room -> actor -> first join
+    for e in events:
+        if isinstance(e, RoomJoined):
+            joined[e.room].setdefault(e.actor, e.t)
+    got: Counter[tuple[str, str]] = Counter()  # (actor, mid)
+    order: dict[tuple[str, str], list[int]] = defaultdict(list)  # (actor, room) -> n seen
+    for e in events:
+        if isinstance(e, MessageReceived):
+            got[(e.actor, e.mid)] += 1
+            order[(e.actor, e.room)].append(e.n)
+    states: dict[str, list[ConnectionLogged]] = defaultdict(list)
+    for e in events:
+        if isinstance(e, ConnectionLogged):
+            states[e.actor].append(e)
+    for changes in states.values():
+        changes.sort(key=lambda e: e.t)  # stable: ties keep their logged order
+    # when each actor came back with a new session (its old one had expired)
+    renewed = {a: [e.t for e in changes if e.state == "snapshot"] for a, changes in states.items()}
+    lost = duplicated = expected = gone = away = 0
+    for e in events:
+        if isinstance(e, MessageSent):
+            for actor, since in joined[e.room].items():
+                if since <= e.t:
+                    expected += 1
+                    n = got[(actor, e.mid)]
+                    if n == 0 and any(t > e.t for t in renewed.get(actor, ())):
+                        gone += 1  # its session, and its place in the room, expired first
+                    elif n == 0 and unreachable(states[actor], e.t):
+                        away += 1  # out of reach from the send on, and it never came back
+                    else:
+                        lost += n == 0
+                    duplicated += max(0, n - 1)
+    reordered = sum(sum(1 for a, b in pairwise(seen) if b < a) for seen in order.values())
+    return Delivery(lost, duplicated, reordered, expected, gone, away)
