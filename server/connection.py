@@ -32,9 +32,12 @@ WRITER_GRACE = 1.0
 #: Seconds a shutting-down server waits for its WebSockets to close (1001) before Hypercorn
 #: stops serving.
 GOING_AWAY_WAIT = 3.0
-#: At most this many events, or about this many characters, go in one batched frame.
-BATCH_EVENTS = 256
-BATCH_CHARS = 65_536
+#: At most this many events, or about this many characters, go in one batched frame. A
+#: console holding many chats gets one write per turn of the scheduler, and past the
+#: ceiling a turn takes up to a second: at 256 events a frame, consoles taking 1,000
+#: messages/s fell behind until their queue filled and they were closed (1008).
+BATCH_EVENTS = 1024
+BATCH_CHARS = 262_144
 #: Close codes that refuse a ``hello``: authentication, and every other refusal.
 REFUSED = {"auth_failed": 4401, "not_authenticated": 4401}
 #: What an unsequenced refusal of a decoded request says.
@@ -297,9 +300,9 @@ class Gateway:
                     session = self.hub.state.sessions.get(sid)
                     owner = session.owner if session is not None else ""
                     observer("frame_received", {"owner": owner, "message": msg})
-                self._request(conn, sid, msg)
+                self._request(conn, sid, msg, ws.arrived)
 
-    def _request(self, conn: Connection, sid: str, msg: Any) -> None:
+    def _request(self, conn: Connection, sid: str, msg: Any, arrived: float | None) -> None:
         """Queue a decoded request: from here on it is applied whole, or answered
         (``server_busy``, ``internal``) and not applied at all."""
         ref = getattr(msg, "id", None)
@@ -309,7 +312,7 @@ class Gateway:
             conn.push(self.error_frame(error, retry_after))
 
         change = partial(self.hub.handle, session_id=sid, request=msg)
-        if self.runtime.submit_request(change, refuse) is None:
+        if self.runtime.submit_request(change, refuse, arrived) is None:
             refuse("server_busy", self.runtime.max_wait)
 
     async def _writer(self, ws: AsgiWebSocket, conn: Connection) -> None:

@@ -15,8 +15,10 @@ then carries their effects out: deliveries, closes, timers, logs. So
   resume applied later in the same batch gets its ``welcome`` before any replay.
 
 Requests wait in a bounded queue. One that would overflow it, that arrives while the
-oldest waiting change has waited longer than ``max_wait``, or that waited longer than that
-itself by the time its batch comes, is answered ``server_busy`` and not applied: past its
+oldest waiting change has waited longer than ``max_wait``, that waited longer than
+``max_lag`` before it was even read (behind its connection's earlier frames: see
+:mod:`server.hypercorn_patch`), or that waited longer than ``max_wait`` since it reached the
+server by the time its batch comes, is answered ``server_busy`` and not applied: past its
 ceiling the server sheds load with an answer instead of letting every answer's latency grow
 without bound, and it sheds at the door, where refusing costs least.
 
@@ -60,8 +62,8 @@ QUEUE_LIMIT = 10_000
 MAX_WAIT = 0.5
 #: Changes applied and stored together at most (a bound on one transaction's time).
 MAX_BATCH = 512
-#: Seconds the server may run late (see :attr:`Runtime.lag`) before new requests are
-#: answered ``server_busy`` at the door.
+#: Seconds the server may run late (see :attr:`Runtime.lag`), or a request may wait before
+#: it is read, before requests are answered ``server_busy`` at the door.
 MAX_LAG = 0.25
 
 Change = Callable[[float], list[Effect]]
@@ -147,12 +149,20 @@ class Runtime:
         edit): always taken, never shed."""
         return self._queue(Job(change, None, trio.current_time()))
 
-    def submit_request(self, change: Change, refuse: Refuse) -> Job | None:
+    def submit_request(
+        self, change: Change, refuse: Refuse, arrived: float | None = None
+    ) -> Job | None:
         """Queue a client's request; None (and nothing queued) when the queue is full or
         late. ``refuse`` answers it if it waits too long (``server_busy``), or if applying
-        it failed (``internal``)."""
+        it failed (``internal``). ``arrived`` is when it reached the server (before it was
+        read: see :mod:`server.hypercorn_patch`); its wait counts from then."""
         now = trio.current_time()
+        since = now if arrived is None else min(arrived, now)
         if self._requests >= self.queue_limit or self.failure is not None:
+            return None
+        if now - since > self.max_lag:
+            # it waited that long in its socket, behind its own connection's earlier
+            # frames: the server runs late for this client, answer it now
             return None
         if self._jobs and now - self._jobs[0].queued_at > self.max_wait:
             return None  # the queue is already late: refuse now, cheaply, not after waiting
@@ -162,7 +172,7 @@ class Runtime:
             self._poke()  # the committer measures the lag again, even with nothing to do
             return None
         self._requests += 1
-        return self._queue(Job(change, refuse, now))
+        return self._queue(Job(change, refuse, since))
 
     async def do(self, change: Change) -> None:
         """Queue a change and wait until it is stored and carried out."""

@@ -111,6 +111,9 @@ class _End(trio.abc.HalfCloseableStream):
             await self._in.waiters.park()
             waited = True
 
+    def bytes_waiting(self) -> int:
+        return len(self._in.data)
+
     async def send_eof(self) -> None:
         await trio.lowlevel.checkpoint()
         self._out.eof = True
@@ -145,6 +148,10 @@ class VirtualStream(trio.abc.HalfCloseableStream):
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         return await self._inner.receive_some(max_bytes)
+
+    def bytes_waiting(self) -> int:
+        """Bytes arrived and not read yet (a socket's ``FIONREAD``)."""
+        return self._inner.bytes_waiting()
 
     async def send_eof(self) -> None:
         await self._inner.send_eof()
