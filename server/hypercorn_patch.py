@@ -21,38 +21,38 @@ goes in without a turn of the scheduler while it has room (it holds 10), so the 
 read's frames in one turn (:meth:`server.websocket.AsgiWebSocket.receive`) and they reach
 the runtime's queue, where waiting is bounded.
 
-**When a WebSocket's frames arrived** (:data:`ARRIVED` in the connection's ASGI scope), as
-estimated from the reads, for the frames that still waited in the socket:
-
-- the read's own time, when the socket was empty after the previous read's frames were all
-  handed over (the reader then waited for these bytes: they arrived as it read them);
-- else the previous read's time: they came while its frames were being handed over;
-- else, when the previous read filled its buffer (bytes were left in the socket), the same
-  time as that read's frames: they are the rest of the same backlog.
+**When a WebSocket's frames arrived**, as estimated from the socket, stamped on each frame's
+ASGI message (:data:`ARRIVED`; on the message, not the scope, because a middleware may copy
+the scope: Hypercorn's proxy-headers one does). At each read, and again once its frames are
+handed over, the socket is asked how many bytes wait in it (``FIONREAD``): with the bytes
+read so far, that says how many the connection had received by then. The frames of a read
+arrived no later than the first such look that found the read's last byte already there,
+or the read itself if none did. So the estimate never makes a frame older than it is, and
+errs short by at most the time between two looks: one read's hand-over, or one turn.
 
 The gateway sheds a request that arrived longer ago than the server may run late
-(docs/protocol.md, Limits). The estimate errs by at most the time one read's frames took.
+(docs/protocol.md, Limits). Only HTTP/1.1 WebSockets are stamped (what browsers open); an
+HTTP/2 one gets the other limits only.
 """
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import fcntl
 import sys
 import termios
 from typing import Any
 
-import hypercorn.trio.tcp_server
 import trio
 from hypercorn.events import Closed
 from hypercorn.protocol.events import Data, Request
 from hypercorn.protocol.ws_stream import WSStream
 from hypercorn.trio.tcp_server import TCPServer
 
-#: Scope key: ``trio.current_time()`` when the frames of Hypercorn's last read of this
-#: WebSocket arrived, as estimated (see the module's docstring).
+#: Key of a ``websocket.receive`` message: ``trio.current_time()`` when its frame arrived,
+#: as estimated (see the module's docstring).
 ARRIVED = "ringlab.arrived"
-_NEXT = "ringlab.next_arrived"  # the estimate for the next read, if its bytes wait already
 
 _original_send = TCPServer.protocol_send
 _original_run = TCPServer.run
@@ -94,14 +94,17 @@ def bytes_waiting(stream: Any) -> int:
     return int.from_bytes(raw, sys.byteorder)
 
 
-def _eager(put: Any) -> Any:
+def _eager(stream: Any, put: Any) -> Any:
     """Hypercorn's ``app_put`` (a memory channel's ``send``), without its turn of the
-    scheduler when the channel has room."""
+    scheduler when the channel has room; each message stamped with ``stream``'s estimate
+    of when the bytes of its last read arrived."""
     channel = getattr(put, "__self__", None)
     if not isinstance(channel, trio.MemorySendChannel):
         return put
 
     async def eager_put(message: Any) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()  # as ``send`` does: no turn taken
+        message[ARRIVED] = stream.ringlab_arrived
         try:
             channel.send_nowait(message)
         except trio.WouldBlock:  # the app is behind: wait for room, as Hypercorn does
@@ -111,21 +114,35 @@ def _eager(put: Any) -> Any:
 
 
 async def _handle(self: Any, event: Any) -> None:
-    # Data is the bytes of one read of the socket; the scope (set by the handshake's
-    # request) is the dict the app was given
-    scope = getattr(self, "scope", None)
-    if not isinstance(event, Data) or scope is None:
+    # Data is the bytes of one read of the socket
+    if not isinstance(event, Data):
         await _original_handle(self, event)
-        if isinstance(event, Request) and self.app_put is not None:  # the app just started
-            self.app_put = _eager(self.app_put)
+        if isinstance(event, Request):  # the handshake: the app started, unless refused
+            self.ringlab_arrived, self.ringlab_read = None, 0
+            self.ringlab_seen = collections.deque()  # (time, bytes received by then)
+            if self.app_put is not None:
+                self.app_put = _eager(self, self.app_put)
         return
     now = trio.current_time()
-    arrived = scope[ARRIVED] = scope.pop(_NEXT, now)
+    self.ringlab_read = end = self.ringlab_read + len(event.data)
+    seen: collections.deque[tuple[float, int]] = self.ringlab_seen
+    while seen and seen[0][1] < end:  # looks from before this read's last byte came
+        seen.popleft()
+    self.ringlab_arrived = seen[0][0] if seen else now
+    _look(self, now)
     await _original_handle(self, event)  # its frames handed over (waiting for room)
+    _look(self, trio.current_time())
+
+
+def _look(ws: Any, now: float) -> None:
+    """Note how many bytes the connection had received by ``now``, if more than it has
+    read and than the last look found."""
     stream = _stream.get(None)
-    if stream is not None and bytes_waiting(stream):
-        full = len(event.data) >= hypercorn.trio.tcp_server.MAX_RECV
-        scope[_NEXT] = arrived if full else now
+    waiting = 0 if stream is None else bytes_waiting(stream)
+    received = ws.ringlab_read + waiting
+    seen = ws.ringlab_seen
+    if waiting and (not seen or seen[-1][1] < received):
+        seen.append((now, received))
 
 
 def apply() -> None:

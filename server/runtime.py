@@ -88,6 +88,9 @@ class Job:
     change: Change
     refuse: Refuse | None
     queued_at: float
+    #: when it reached the server (a request's bytes, before they were read); its wait
+    #: for ``max_wait`` counts from then, and the runtime's own lag from ``queued_at``
+    arrived: float = 0.0
     done: trio.Event = field(default_factory=trio.Event)
     failed: bool = False
 
@@ -172,7 +175,7 @@ class Runtime:
             self._poke()  # the committer measures the lag again, even with nothing to do
             return None
         self._requests += 1
-        return self._queue(Job(change, refuse, since))
+        return self._queue(Job(change, refuse, now, arrived=since))
 
     async def do(self, change: Change) -> None:
         """Queue a change and wait until it is stored and carried out."""
@@ -242,7 +245,7 @@ class Runtime:
     def _apply(self, job: Job, batch: _Batch) -> None:
         if job.refuse is not None:
             self._requests -= 1
-            waited = trio.current_time() - job.queued_at
+            waited = trio.current_time() - job.arrived
             if waited > self.max_wait:
                 job.refuse("server_busy", self.max_wait)
                 return

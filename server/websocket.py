@@ -39,11 +39,14 @@ class Disconnected(Exception):
 class AsgiWebSocket:
     """One WebSocket of an ASGI server, as the gateway uses it."""
 
-    __slots__ = ("_nowait", "_receive", "_scope", "_send", "headers")
+    __slots__ = ("_nowait", "_receive", "_send", "arrived", "headers")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self._scope = scope
         self._receive = receive
+        #: ``trio.current_time()`` when the frame last received arrived, as estimated from
+        #: the socket's reads (see :mod:`server.hypercorn_patch`); None when the ASGI
+        #: server does not say
+        self.arrived: float | None = None
         # Hypercorn's ``receive`` is a memory channel's: what waits there already is taken
         # without a turn of the scheduler each (see receive)
         channel = getattr(receive, "__self__", None)
@@ -80,6 +83,7 @@ class AsgiWebSocket:
         frames are taken together, so they reach the runtime's queue (where waiting is
         measured and bounded) instead of each waiting a whole round of the scheduler. It
         checkpoints when it waits, at the latest after Hypercorn's queue (10 frames)."""
+        await trio.lowlevel.checkpoint_if_cancelled()  # a closed connection takes no more
         message = None
         if self._nowait is not None:
             with contextlib.suppress(trio.WouldBlock):
@@ -87,17 +91,10 @@ class AsgiWebSocket:
         if message is None:
             message = await self._receive()
         if message["type"] == "websocket.receive":
+            self.arrived = message.get(ARRIVED)
             text: str | None = message.get("text")
             return text if text is not None else bytes(message.get("bytes") or b"")
         raise Disconnected(message["type"])
-
-    @property
-    def arrived(self) -> float | None:
-        """``trio.current_time()`` when the frame just received arrived, as estimated from
-        the socket's reads (see :mod:`server.hypercorn_patch`); None when the ASGI server
-        does not say."""
-        at: float | None = self._scope.get(ARRIVED)
-        return at
 
     async def send(self, text: str) -> None:
         await self._send({"type": "websocket.send", "text": text})

@@ -15,6 +15,9 @@ from ..record.events import ConnectionLogged, Event, MessageReceived, MessageSen
 
 #: the connection states that put an actor in touch with the server again
 BACK = frozenset({"connected", "resumed", "snapshot"})
+#: the close codes of a ``lost`` connection whose link broke: none (0), the client's own
+#: "abnormal closure" (1006), the server's heartbeat giving up on a silent peer (4408)
+CUT = frozenset({0, 1006, 4408})
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +33,24 @@ class Delivery:
 def unreachable(states: Sequence[ConnectionLogged], sent: float) -> bool:
     """Whether an actor owed a message sent at ``sent`` was out of the server's reach from
     then on: it never connected again after the send (its last ``connected``, ``resumed``
-    or ``snapshot`` came before it), and since that last connection it lost the link
-    (``lost``), before the send or after it with the message on its way. Its presence
-    ended so: it left the site (``left``) still disconnected, or the run ended while it
-    was (the runner's goodbye to the visitors still on the site is a ``left`` too). No
-    server could deliver to it; one that came back was owed the message (replayed on
-    resume, in the room's history on a new page), and one still connected was owed it.
+    or ``snapshot`` came before it), and since that last connection its link broke
+    (``lost`` without a close from the server, or closed by the server's heartbeat after
+    silence: :data:`CUT`), before the send or after it with the message on its way. Its
+    presence ended so: it left the site (``left``) still disconnected, or the run ended
+    while it was (the runner's goodbye to the visitors still on the site is a ``left``
+    too). No server could deliver to it; one that came back was owed the message
+    (replayed on resume, in the room's history on a new page), one still connected was
+    owed it, and one the server itself closed otherwise (1008 slow consumer, 1011, 1001)
+    lost it to the server.
 
-    The blind spot: a server that failed to deliver to a live connection is counted here,
-    not as lost, if that connection then broke for good."""
+    :func:`deliveries` also counts it lost when the actor got a later message of the room:
+    delivery is in order, so that one was skipped, not on its way. The blind spot left: a
+    server that failed to deliver to a live connection that then broke for good before
+    anything else of the room came is counted here, not as lost."""
     back = max((i for i, e in enumerate(states) if e.state in BACK), default=-1)
     if back >= 0 and states[back].t >= sent:
         return False
-    return any(e.state == "lost" for e in states[back + 1 :])
+    return any(e.state == "lost" and e.code in CUT for e in states[back + 1 :])
 
 
 def deliveries(events: Sequence[Event]) -> Delivery:
@@ -66,6 +74,15 @@ def deliveries(events: Sequence[Event]) -> Delivery:
         changes.sort(key=lambda e: e.t)  # stable: ties keep their logged order
     # when each actor came back with a new session (its old one had expired)
     renewed = {a: [e.t for e in changes if e.state == "snapshot"] for a, changes in states.items()}
+    sent: dict[str, list[MessageSent]] = defaultdict(list)  # room -> its messages, in order
+    for e in events:
+        if isinstance(e, MessageSent):
+            sent[e.room].append(e)
+
+    def skipped(actor: str, e: MessageSent) -> bool:
+        # it got one sent after e: delivery is in order, so e was not on its way
+        return any(got[(actor, later.mid)] for later in sent[e.room] if later.t > e.t)
+
     lost = duplicated = expected = gone = away = 0
     for e in events:
         if isinstance(e, MessageSent):
@@ -75,7 +92,7 @@ def deliveries(events: Sequence[Event]) -> Delivery:
                     n = got[(actor, e.mid)]
                     if n == 0 and any(t > e.t for t in renewed.get(actor, ())):
                         gone += 1  # its session, and its place in the room, expired first
-                    elif n == 0 and unreachable(states[actor], e.t):
+                    elif n == 0 and unreachable(states[actor], e.t) and not skipped(actor, e):
                         away += 1  # out of reach from the send on, and it never came back
                     else:
                         lost += n == 0

@@ -12,6 +12,7 @@ from trio_websocket import WebSocketConnection, wrap_client_stream
 from server import protocol as p
 from server.app import ServerConfig, create_app
 from server.core.ids import SeededIds
+from server.forwarded import TrustedProxies
 from server.serve import going_away_after, hypercorn_config
 from simulator.network.virtual.hypercorn_worker import serve_virtual
 from simulator.network.virtual.net import VirtualNetwork
@@ -46,15 +47,18 @@ class Served:
 
 
 @asynccontextmanager
-async def served(app=None):
-    """The reference app served on a virtual network (``HOST:80``) until the block ends."""
+async def served(app=None, trusted_proxies=()):
+    """The reference app served on a virtual network (``HOST:80``) until the block ends,
+    behind ``TrustedProxies`` as ``ringlab serve`` puts it when ``trusted_proxies`` are
+    given."""
     net = VirtualNetwork()
     shutdown = trio.Event()
     app = app or create_app(virtual_config())
+    asgi = TrustedProxies(app, trusted_proxies) if trusted_proxies else app
     async with trio.open_nursery() as nursery:
         url = await nursery.start(
             lambda task_status: serve_virtual(
-                app,
+                asgi,
                 hypercorn_config(HOST, 80),
                 net,
                 HOST,

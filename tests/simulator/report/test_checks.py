@@ -338,3 +338,33 @@ def test_a_visitor_back_after_the_send_that_left_without_it_lost_it(states):
     history on a new page), whatever happened after."""
     d = deliveries(owed_to_a_visitor(*states))
     assert (d.unreachable, d.lost) == (0, 1)
+
+
+def test_a_recipient_the_server_closed_itself_and_never_came_back_lost_it():
+    """A slow consumer closed (1008) had its queued frames dropped by the server: lost."""
+    log = owed_to_a_visitor(
+        (20, "left")
+    )  # connected at the send; then closed by the server, never back
+    log = sorted(
+        [*log, ev.ConnectionLogged(t=12, actor="v1", state="lost", code=1008)],
+        key=lambda e: e.t,
+    )
+    d = deliveries(log)
+    assert (d.unreachable, d.lost) == (0, 1)
+
+
+def test_a_recipient_that_got_a_later_message_of_the_room_lost_the_skipped_one():
+    """Delivery is in order: m-3 arriving means m-1 was skipped, not on its way, whatever
+    became of the link after."""
+    log = owed_to_a_visitor((12, "lost"), (20, "left"))
+    log = sorted(
+        [
+            *log,
+            ev.MessageSent(t=11, actor="op1", room="r1", mid="m-3"),
+            ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
+            ev.MessageReceived(t=11.1, actor="op1", room="r1", mid="m-3", n=2),
+        ],
+        key=lambda e: e.t,
+    )
+    d = deliveries(log)
+    assert (d.unreachable, d.lost) == (0, 1)
