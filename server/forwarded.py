@@ -44,6 +44,13 @@ class TrustedProxies:
             await self.app(scope, receive, send)
 
 
+def behind_proxies(app: Any, trusted: Iterable[str]) -> Any:
+    """``app`` as ``ringlab serve`` serves it: behind :class:`TrustedProxies` when any
+    proxy is trusted, else as it is."""
+    trusted = tuple(trusted)
+    return TrustedProxies(app, trusted) if trusted else app
+
+
 class _WebSocketScheme:
     """``X-Forwarded-Proto: https`` names the page's scheme; a WebSocket scope's must be
     ``wss`` (Hypercorn's middleware copies ``https``, and Quart refuses that with 400)."""

@@ -18,7 +18,7 @@ from hypercorn.trio import serve as hypercorn_serve
 from . import collector, demo
 from .app import ChatServer, ServerConfig, create_app
 from .config import FileConfig, load_config, server_config
-from .forwarded import TrustedProxies
+from .forwarded import behind_proxies
 from .http.pages import PAGES
 
 #: Largest WebSocket message Hypercorn reads, in bytes.
@@ -118,7 +118,7 @@ async def serve_reference(
     chat: ChatServer = app.chat  # type: ignore[attr-defined]
     trigger = going_away_after(chat, shutdown_trigger or trio.sleep_forever)
     async with trio.open_nursery() as nursery:
-        served = TrustedProxies(app, config.trusted_proxies) if config.trusted_proxies else app
+        served = behind_proxies(app, config.trusted_proxies)
         url = await nursery.start(
             partial(serve_hypercorn, served, host, port, shutdown_trigger=trigger)
         )

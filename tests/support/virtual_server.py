@@ -12,7 +12,7 @@ from trio_websocket import WebSocketConnection, wrap_client_stream
 from server import protocol as p
 from server.app import ServerConfig, create_app
 from server.core.ids import SeededIds
-from server.forwarded import TrustedProxies
+from server.forwarded import behind_proxies
 from server.serve import going_away_after, hypercorn_config
 from simulator.network.virtual.hypercorn_worker import serve_virtual
 from simulator.network.virtual.net import VirtualNetwork
@@ -49,12 +49,11 @@ class Served:
 @asynccontextmanager
 async def served(app=None, trusted_proxies=()):
     """The reference app served on a virtual network (``HOST:80``) until the block ends,
-    behind ``TrustedProxies`` as ``ringlab serve`` puts it when ``trusted_proxies`` are
-    given."""
+    behind ``trusted_proxies`` as ``ringlab serve`` puts it (``behind_proxies``)."""
     net = VirtualNetwork()
     shutdown = trio.Event()
     app = app or create_app(virtual_config())
-    asgi = TrustedProxies(app, trusted_proxies) if trusted_proxies else app
+    asgi = behind_proxies(app, trusted_proxies)
     async with trio.open_nursery() as nursery:
         url = await nursery.start(
             lambda task_status: serve_virtual(
