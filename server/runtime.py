@@ -88,9 +88,10 @@ class Job:
     change: Change
     refuse: Refuse | None
     queued_at: float
-    #: when it reached the server (a request's bytes, before they were read); its wait
-    #: for ``max_wait`` counts from then, and the runtime's own lag from ``queued_at``
-    arrived: float = 0.0
+    #: when it reached the server (a request's bytes, before they were read; a change the
+    #: server makes itself, when queued): its wait for ``max_wait`` counts from then, and
+    #: the runtime's own lag from ``queued_at``
+    arrived: float
     done: trio.Event = field(default_factory=trio.Event)
     failed: bool = False
 
@@ -150,7 +151,8 @@ class Runtime:
     def submit(self, change: Change) -> Job:
         """Queue a change the server makes itself (a connection, a timer, an admin's
         edit): always taken, never shed."""
-        return self._queue(Job(change, None, trio.current_time()))
+        now = trio.current_time()
+        return self._queue(Job(change, None, now, now))
 
     def submit_request(
         self, change: Change, refuse: Refuse, arrived: float | None = None
@@ -175,7 +177,7 @@ class Runtime:
             self._poke()  # the committer measures the lag again, even with nothing to do
             return None
         self._requests += 1
-        return self._queue(Job(change, refuse, now, arrived=since))
+        return self._queue(Job(change, refuse, now, since))
 
     async def do(self, change: Change) -> None:
         """Queue a change and wait until it is stored and carried out."""
