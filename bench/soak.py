@@ -105,13 +105,15 @@ def delivery_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
         ),
         (
             # owed to someone whose link broke for good: an outage past the run's end
-            "messages owed to someone never back / gone with their session",
-            f"{m['messages.unreachable']:.0f} / {m['messages.gone_with_session']:.0f}",
+            "messages owed to someone never back / gone with their session / past the replay",
+            f"{m['messages.unreachable']:.0f} / {m['messages.gone_with_session']:.0f} / "
+            f"{m['messages.past_replay']:.0f}",
             "",
         ),
         (
-            "reconnects / resumes / snapshots",
-            f"{m['reconnects']:.0f} / {m['resumes']:.0f} / {m['snapshots']:.0f}",
+            "reconnects / resumes (of which past the replay) / snapshots",
+            f"{m['reconnects']:.0f} / {m['resumes']:.0f} ({m['resyncs']:.0f}) / "
+            f"{m['snapshots']:.0f}",
             "",
         ),
     ]

@@ -169,10 +169,11 @@ class MessageReceived(Event, tag="message_received"):
 
 class ConnectionLogged(Event, tag="connection"):
     """An actor's connection changed: ``connected`` (a first session), ``lost``,
-    ``resumed`` (same session, missed events replayed), ``snapshot`` (a new session after
-    the old one was gone, with the whole state sent again), ``left`` (a visitor's page
-    unloaded). ``code``: the close code the server sent, for ``lost`` (1001: going away);
-    0 when the connection broke without one."""
+    ``resumed`` (same session, missed events replayed), ``resynced`` (after ``resumed``:
+    the events missed had left the server's replay buffer, so a snapshot of now came
+    instead), ``snapshot`` (a new session after the old one was gone, with the whole state
+    sent again), ``left`` (a visitor's page unloaded). ``code``: the close code the
+    server sent, for ``lost`` (1001: going away); 0 when the connection broke without one."""
 
     actor: str
     state: str

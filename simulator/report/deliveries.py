@@ -28,6 +28,24 @@ class Delivery:
     expected: int
     gone_with_session: int = 0  # owed to someone whose session expired before it arrived
     unreachable: int = 0  # owed to someone out of reach from the send on, for good
+    past_replay: int = 0  # owed to someone whose next resume was past the replay buffer
+
+
+def past_replay(states: Sequence[ConnectionLogged], sent: float) -> bool:
+    """Whether the first time an actor came back after a message was sent at ``sent``, its
+    resume was past the server's replay buffer (``resumed`` then ``resynced``): it had
+    missed more events than the server keeps, so it got a snapshot of the state of now
+    instead of the events. A room still open is in it with its history, so a message owed
+    and not received belonged to a room that had closed meanwhile (docs/protocol.md,
+    Reconnect and resume)."""
+    after = [e for e in states if e.t >= sent and e.state != "left"]
+    back = next((i for i, e in enumerate(after) if e.state in BACK), None)
+    return (
+        back is not None
+        and back + 1 < len(after)
+        and after[back].state == "resumed"
+        and after[back + 1].state == "resynced"
+    )
 
 
 def unreachable(states: Sequence[ConnectionLogged], sent: float) -> bool:
@@ -83,7 +101,7 @@ def deliveries(events: Sequence[Event]) -> Delivery:
         # it got one sent after e: delivery is in order, so e was not on its way
         return any(got[(actor, later.mid)] for later in sent[e.room] if later.t > e.t)
 
-    lost = duplicated = expected = gone = away = 0
+    lost = duplicated = expected = gone = away = past = 0
     for e in events:
         if isinstance(e, MessageSent):
             for actor, since in joined[e.room].items():
@@ -92,10 +110,12 @@ def deliveries(events: Sequence[Event]) -> Delivery:
                     n = got[(actor, e.mid)]
                     if n == 0 and any(t > e.t for t in renewed.get(actor, ())):
                         gone += 1  # its session, and its place in the room, expired first
+                    elif n == 0 and past_replay(states[actor], e.t) and not skipped(actor, e):
+                        past += 1  # the resume that owed it was a snapshot: the room had closed
                     elif n == 0 and unreachable(states[actor], e.t) and not skipped(actor, e):
                         away += 1  # out of reach from the send on, and it never came back
                     else:
                         lost += n == 0
                     duplicated += max(0, n - 1)
     reordered = sum(sum(1 for a, b in pairwise(seen) if b < a) for seen in order.values())
-    return Delivery(lost, duplicated, reordered, expected, gone, away)
+    return Delivery(lost, duplicated, reordered, expected, gone, away, past)

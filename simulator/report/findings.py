@@ -157,12 +157,15 @@ def connections(index: Index, actor: str, start: float, stop: float) -> list[Cau
         if e.state != "lost" or e.t < start:
             continue
         code = f" (close code {e.code})" if e.code else ""
-        back = next((b for b in events[i + 1 :] if b.state != "lost"), None)
+        later = [b for b in events[i + 1 :] if b.state != "lost"]
+        back = later[0] if later else None
         text = f"its connection dropped at {at(e.t)}{code} and "
         if back is None or back.state not in how:
             text += "did not come back"
         else:
             text += f"{how[back.state]} at {at(back.t)}"
+            if len(later) > 1 and later[1].state == "resynced":
+                text += " (past the replay buffer: a snapshot instead of the events)"
         out.append(Cause("connection", text, actor, at=e.t))
     return out
 

@@ -303,6 +303,7 @@ def metrics(events: Sequence[Event]) -> Metrics:
         "reordered_messages": float(d.reordered),
         "messages.gone_with_session": float(d.gone_with_session),
         "messages.unreachable": float(d.unreachable),
+        "messages.past_replay": float(d.past_replay),
     }
     wins = Counter(e.call for e in events if isinstance(e, AcceptResult) and e.won)
     out["double_accepts"] = float(sum(1 for n in wins.values() if n > 1))
@@ -319,6 +320,7 @@ def metrics(events: Sequence[Event]) -> Metrics:
     out["reconnects"] = float(states["lost"])
     out["resumes"] = float(states["resumed"])
     out["snapshots"] = float(states["snapshot"])
+    out["resyncs"] = float(states["resynced"])
     answers = Counter(e.accepted for e in events if isinstance(e, InvitationAnswered))
     out["invitations.sent"] = float(sum(isinstance(e, InvitationSentLogged) for e in events))
     out["invitations.accepted"] = float(answers[True])

@@ -73,6 +73,10 @@ class Step(Generic[W]):
     send: list[Any] = field(default_factory=list)
     ack_at: float | None = None
     reply: tuple[W, Reply] | None = None
+    #: the event is the ``snapshot`` that follows a ``resumed`` welcome when the events
+    #: missed had left the server's replay buffer: the state of now replaces them, and a
+    #: room that closed meanwhile is not in it
+    resynced: bool = False
 
 
 @dataclass(slots=True)
@@ -106,6 +110,7 @@ class ClientSession(Generic[W]):
         #: replayed events at or below it are dropped against
         self.last_seq = 0
         self.ack_deadline: float | None = None  # when the armed ack timer falls due
+        self._resumed = False  # the last welcome resumed the session
         self._unacked = 0  # events processed and not yet acknowledged on this connection
         self._ids = 0
         self._pending: dict[str, tuple[Any, W]] = {}  # request id -> (request, waiter)
@@ -159,6 +164,7 @@ class ClientSession(Generic[W]):
                 for message, waiter in self._pending.values()
             ]
             self._pending.clear()
+        self._resumed = resumed
         self.session_id = event.session
         self.resume_token = event.resume_token or self.resume_token
         self.welcome_event = event
@@ -175,6 +181,10 @@ class ClientSession(Generic[W]):
         if seq:  # unsequenced frames (errors about frames not taken) carry 0
             if seq <= self.last_seq:
                 return Step()  # a replayed duplicate
+            # a resumed session gets a snapshot only when its replay would not be whole
+            step.resynced = self._resumed and isinstance(
+                event, p.OperatorSnapshot | p.VisitorSnapshot
+            )
             self.last_seq = seq
             self._unacked += 1
             if self._unacked >= self.ack_every:

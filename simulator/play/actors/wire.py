@@ -224,6 +224,8 @@ class Wire:
 
     async def _receive(self, ws: Any, event: Any) -> None:
         step = self.session.receive(event, trio.current_time())
+        if step.resynced:
+            self.on_state("resynced", 0)
         for message in step.send:
             await self._write(ws, message)
         if step.ack_at is not None:

@@ -203,3 +203,30 @@ def test_the_demo_client_keeps_its_error_name():
     from simulator.play import client
 
     assert client.ProtocolError is RequestFailed
+
+
+def snapshot(seq):
+    return p.VisitorSnapshot(visitor_id="v_1", available=True, rooms=[], seq=seq)
+
+
+def test_a_snapshot_after_a_resumed_welcome_is_a_resync():
+    """Past the replay buffer the server answers a resume with the state of now."""
+    session = welcomed()
+    assert not session.receive(snapshot(1), 0.0).resynced  # a first session's snapshot
+    session.receive(event(2), 0.0)
+    session.connect(VISITOR)
+    session.welcome(welcome(resumed=True, last_seq=2000))
+    step = session.receive(snapshot(2001), 1.0)
+    assert step.resynced and step.event == snapshot(2001) and session.last_seq == 2001
+    assert not session.receive(event(2002), 1.0).resynced
+
+
+def test_a_replay_after_a_resumed_welcome_is_no_resync():
+    session = welcomed()
+    session.receive(event(1), 0.0)
+    session.connect(VISITOR)
+    session.welcome(welcome(resumed=True, last_seq=3))
+    assert not any(session.receive(event(seq), 1.0).resynced for seq in (2, 3))
+    session.connect(VISITOR)
+    session.welcome(welcome("s_2", resumed=False))  # a new session's snapshot: not a resync
+    assert not session.receive(snapshot(1), 2.0).resynced

@@ -6,10 +6,12 @@ import trio
 
 from server import demo
 from server import protocol as p
+from server.app import create_app
+from server.limits import Limits
 from simulator.network.link import spec as link_spec
 from simulator.network.link.path import Path
 from simulator.play.actors.wire import Wire
-from tests.support.virtual_server import HOST, served
+from tests.support.virtual_server import HOST, served, virtual_config
 
 
 def visitor_wire(server, link, page="pg", **options):
@@ -90,4 +92,35 @@ async def test_a_server_gone_silent_is_found_dead_in_documented_time(autojump_cl
             lost = await until("lost")
             assert p.DEAD_PEER_TIMEOUT <= lost - last_heard <= p.DEAD_PEER_TIMEOUT + 2
             await until("resumed")  # on a new link, the same session
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_resume_past_the_replay_buffer_is_logged_resynced(autojump_clock):
+    """Away while the server queued more events than it keeps for a resume (an operator
+    going away and back flips the visitors' availability each time): the session resumes,
+    and the snapshot of now that comes instead of the events is logged ``resynced``."""
+    states: list[str] = []
+    config = virtual_config()
+    config.limits = Limits(frame_rate=0)  # the operator flips its status as fast as it can
+    async with served(create_app(config)) as server:
+        wire = visitor_wire(server, "latency=10ms", on_state=lambda s, code: states.append(s))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wire.run)
+            while "connected" not in states:
+                await trio.sleep(0.1)
+            # found dead after 30 s of silence; the session lives its 30 s grace
+            wire.path.cut(trio.current_time(), 40)  # for the connections to come
+            wire.link.cut(40)  # and the live one
+            operator = await server.open_ws(
+                nursery, "/ws/operator", p.OperatorHello(token=server.token)
+            )
+            for i in range(p.REPLAY_BUFFER // 2 + 10):  # two availability events a round
+                for status in ("away", "online"):
+                    await operator.send_message(
+                        p.encode(p.SetStatus(id=f"r{i}{status}", status=status))
+                    )
+            with trio.fail_after(120):
+                while "resynced" not in states:
+                    await trio.sleep(0.1)
+            assert states[-3:] == ["lost", "resumed", "resynced"]
             nursery.cancel_scope.cancel()

@@ -56,6 +56,18 @@ def test_a_late_clicker_is_named_as_having_lost_and_an_outage_is_named():
     assert "its path was down 3.00 s from 16.0 s (a fault of the scenario)" in carol.text
     assert "the scenario's fault “outage operators.carol” was applied at 16.0 s" in carol.text
     assert "its connection dropped at 16.1 s and resumed its session at 19.1 s" in carol.text
+    assert "past the replay buffer" not in carol.text
+
+
+def test_a_resume_past_the_replay_buffer_is_named():
+    resynced = ev.ConnectionLogged(t=19.1, actor=CAROL, state="resynced")
+    events = sorted([*log(), resynced], key=lambda e: e.t)
+    stories, _ = stories_of(events)
+    carol = next(r for r in stories[0].rings if r.operator == CAROL)
+    assert (
+        "resumed its session at 19.1 s (past the replay buffer: a snapshot instead of the"
+        " events)" in carol.text
+    )
 
 
 def test_clean_calls_are_not_long_and_a_first_click_that_lost_says_why():

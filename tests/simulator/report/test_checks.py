@@ -368,3 +368,52 @@ def test_a_recipient_that_got_a_later_message_of_the_room_lost_the_skipped_one()
     )
     d = deliveries(log)
     assert (d.unreachable, d.lost) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        [(5, "lost"), (15, "resumed"), (15, "resynced")],  # away at the send
+        [(12, "lost"), (15, "resumed"), (15.2, "resynced")],  # lost it on its way
+        # the soak's case: a console far behind its feed; the room closes, then it resumes
+        [(40, "lost"), (50, "resumed"), (50.1, "resynced"), (60, "lost"), (65, "resumed")],
+    ],
+)
+def test_messages_of_a_closed_room_owed_to_a_resume_past_the_replay_are_not_lost(states):
+    """The first return after the send was a snapshot of now (more than the replay buffer
+    missed): a room still open would be in it with its history, so m-1's had closed."""
+    d = deliveries(owed_to_a_visitor(*states))
+    assert (d.past_replay, d.lost, d.unreachable) == (1, 0, 0)
+    m = metrics(owed_to_a_visitor(*states))
+    assert (m["messages.past_replay"], m["lost_messages"], m["resyncs"]) == (1, 0, 1)
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        # its first return replayed the events: m-1 was owed in that replay
+        [(12, "lost"), (15, "resumed"), (30, "lost"), (40, "resumed"), (40, "resynced")],
+        # a resume before the send that came back as a snapshot excuses nothing after it
+        [(2, "lost"), (5, "resumed"), (5, "resynced")],
+        # a resume whose snapshot never came (lost again first), then a replay
+        [(12, "lost"), (15, "resumed"), (15.5, "lost"), (20, "resumed")],
+    ],
+)
+def test_a_message_owed_to_a_resume_that_replayed_is_lost(states):
+    d = deliveries(owed_to_a_visitor(*states))
+    assert (d.past_replay, d.lost) == (0, 1)
+
+
+def test_a_resume_past_the_replay_does_not_excuse_a_skipped_message():
+    log = owed_to_a_visitor((12, "lost"), (15, "resumed"), (15, "resynced"))
+    log = sorted(
+        [
+            *log,
+            ev.MessageSent(t=11, actor="op1", room="r1", mid="m-3"),
+            ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
+            ev.MessageReceived(t=11.1, actor="op1", room="r1", mid="m-3", n=2),
+        ],
+        key=lambda e: e.t,
+    )
+    d = deliveries(log)
+    assert (d.past_replay, d.lost) == (0, 1)
