@@ -12,8 +12,9 @@ lean WebSocket peers in this one (``peers.py``). Three measures:
    (a ping/pong round trip on the same kind of connection, in the same run).
 2. Message throughput: visitors of the open rooms send chat messages at a fixed offered
    rate, step by step; delivered messages/s at the operators and the send-to-read latency,
-   and each sender's answer: how long it took (the slowest too) and how many were shed
-   (``server_busy``).
+   and each sender's answer: how long it took (the slowest too; also to when it reached the
+   sender's socket, which leaves out the harness's own lateness in reading) and how many
+   were shed (``server_busy``).
 3. Idle connections: the server's RSS and CPU per 1,000 connected visitor pages that only
    answer heartbeats.
 
@@ -61,12 +62,16 @@ class World:
         self.sent_at: dict[str, float] = {}
         self.asked_at: dict[str, float] = {}  # request id -> when its visitor sent it
         self.answered: list[float] = []  # send-to-answer time of each request
+        #: the same, to when the answer reached the visitor's socket: what the harness's own
+        #: lateness in reading adds is left out
+        self.arrived: list[float] = []
         self.shed = 0  # requests answered server_busy
 
     def on_visitor(self, peer: Peer, event: dict[str, Any], t: float) -> None:
         asked = self.asked_at.pop(event.get("ref") or "", None)
         if asked is not None:
             self.answered.append(t - asked)
+            self.arrived.append(peer.ws.arrived - asked)
             self.shed += event.get("code") == "server_busy"
 
     def on_operator(self, peer: Peer, event: dict[str, Any], t: float) -> None:
@@ -165,7 +170,7 @@ async def fanout(world: World, calls: int) -> list[float]:
 async def throughput(world: World, rooms: list[tuple[Peer, str]], rate: float, seconds: float):
     """Offer ``rate`` messages/s spread over the rooms for ``seconds``: (delivered/s,
     latencies); the answers' times are left in ``world.answered``."""
-    world.delivered, world.answered, world.shed = [], [], 0
+    world.delivered, world.answered, world.arrived, world.shed = [], [], [], 0
     total = int(rate * seconds)
     start = trio.current_time()
     for k in range(total):
@@ -261,6 +266,7 @@ async def bench_messages(
                     cpu = (cpu_seconds(pid) - cpu) / max(1, len(lat))
                     own = (time.process_time() - own) / max(1, len(lat))
                     answered = world.answered or [float("nan")]
+                    arrived = world.arrived or [float("nan")]
                     rows.append(
                         (
                             f"messages, {rooms} rooms, offered {rate:g}/s",
@@ -271,7 +277,8 @@ async def bench_messages(
                                 else "nothing delivered"
                             )
                             + f"; answered {len(world.answered)}, shed {world.shed}, "
-                            f"slowest answer {ms(max(answered))}; server CPU "
+                            f"slowest answer {ms(max(answered))} (at its socket "
+                            f"{ms(max(arrived))}); server CPU "
                             f"{cpu * 1e6:.0f} us per message (harness {own * 1e6:.0f} us)",
                             "",
                         )

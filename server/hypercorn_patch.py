@@ -1,4 +1,4 @@
-"""Three changes to Hypercorn's trio worker (0.18), installed by :func:`apply`.
+"""Four changes to Hypercorn's trio worker (0.18), installed by :func:`apply`.
 
 **A guard for a race that stopped the whole server.** ``TCPServer._close`` sends EOF without
 the connection's send lock, while every other send holds it. When the server closes a
@@ -33,6 +33,16 @@ errs short by at most the time between two looks: one read's hand-over, or one t
 The gateway sheds a request that arrived longer ago than the server may run late
 (docs/protocol.md, Limits). Only HTTP/1.1 WebSockets are stamped (what browsers open); an
 HTTP/2 one gets the other limits only.
+
+**A write the socket takes at once costs no turn of the scheduler.** Hypercorn sends under
+a lock and through the stream's ``send_all``, and each of those yields to the scheduler
+even when nothing waits: a frame written took two whole turns. Past the ceiling a turn
+takes hundreds of milliseconds, and a connection's frames waited behind its previous
+write's turns: most of a late answer's time (figures: bench/RESULTS.md, "Writes without a
+turn"). When no other send holds the lock, the bytes go to a plain socket's file
+descriptor at once (non-blocking); what it does not take, and every other case (the lock
+held, TLS, a virtual stream, an error), goes Hypercorn's way, behind the bytes already
+written. The writer still yields once a frame, when it takes the next from its queue.
 """
 
 from __future__ import annotations
@@ -40,12 +50,13 @@ from __future__ import annotations
 import collections
 import contextvars
 import fcntl
+import os
 import sys
 import termios
 from typing import Any
 
 import trio
-from hypercorn.events import Closed
+from hypercorn.events import Closed, RawData
 from hypercorn.protocol.events import Data, Request
 from hypercorn.protocol.ws_stream import WSStream
 from hypercorn.trio.tcp_server import TCPServer
@@ -62,10 +73,27 @@ _stream: contextvars.ContextVar[Any] = contextvars.ContextVar("ringlab_stream")
 
 
 async def _protocol_send(self: Any, event: Any) -> None:
+    if isinstance(event, RawData) and not self.send_lock.locked():
+        written = _write_now(self.stream, event.data)
+        if written == len(event.data):
+            return
+        event = RawData(data=event.data[written:], address=event.address)
     try:
         await _original_send(self, event)
     except trio.BusyResourceError:  # the EOF of a close in progress (see the docstring)
         await self.protocol.handle(Closed())
+
+
+def _write_now(stream: Any, data: bytes) -> int:
+    """Write what a plain socket's buffer takes of ``data`` now, without blocking or a
+    turn of the scheduler; how many bytes went (0: none, or not a plain socket, or an
+    error, which Hypercorn's own send meets again and handles)."""
+    if type(stream) is not trio.SocketStream:
+        return 0
+    try:
+        return os.write(stream.socket.fileno(), data)
+    except OSError:  # full (BlockingIOError), closed, reset: Hypercorn's way
+        return 0
 
 
 async def _run(self: Any) -> None:
@@ -146,7 +174,7 @@ def _look(ws: Any, now: float) -> None:
 
 
 def apply() -> None:
-    """Install the three changes (idempotent)."""
+    """Install the four changes (idempotent)."""
     TCPServer.protocol_send = _protocol_send  # type: ignore[method-assign]
     TCPServer.run = _run  # type: ignore[method-assign]
     WSStream.handle = _handle  # type: ignore[method-assign]
