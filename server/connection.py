@@ -356,8 +356,9 @@ class Gateway:
 def _batched(first: str, outgoing: trio.MemoryReceiveChannel[str]) -> str:
     """``first`` and whatever else waits already, as one frame: a JSON array of events when
     there are several. Nothing waits for more to come: a batch is only what queued while
-    the previous frame was being written, so batching adds no delay and under load one
-    write carries many events (a send is one socket write, the server's largest cost)."""
+    the writer waited for its turn (and for a write the socket could not take at once), so
+    batching adds no delay and under load one write carries many events (a send is one
+    socket write, the server's largest cost)."""
     texts = [first]
     size = len(first)
     while len(texts) < BATCH_EVENTS and size < BATCH_CHARS:

@@ -1,7 +1,8 @@
 """Four changes to Hypercorn's trio worker (0.18), installed by :func:`apply`.
 
 **A guard for a race that stopped the whole server.** ``TCPServer._close`` sends EOF without
-the connection's send lock, while every other send holds it. When the server closes a
+the connection's send lock, while every other send holds it (or, below, writes without a
+turn of the scheduler while nobody holds it). When the server closes a
 WebSocket just as the client closes it too, the task answering the client's close frame
 (under the lock) finds the socket busy with that EOF, and the ``trio.BusyResourceError`` left
 Hypercorn's connection task and cancelled every connection of the server. Seen once in the
@@ -73,11 +74,24 @@ _stream: contextvars.ContextVar[Any] = contextvars.ContextVar("ringlab_stream")
 
 
 async def _protocol_send(self: Any, event: Any) -> None:
-    if isinstance(event, RawData) and not self.send_lock.locked():
+    # Nothing yields from the lock's check to the write, so no other send can come between:
+    # a waiter for the lock holds it already (trio hands a released lock to the next one)
+    if isinstance(event, RawData) and event.data and not self.send_lock.locked():
         written = _write_now(self.stream, event.data)
         if written == len(event.data):
             return
-        event = RawData(data=event.data[written:], address=event.address)
+        if written:
+            # a frame begun must be finished whatever happens to this task, or the next
+            # send would land in its middle: Hypercorn shields a write once it starts too
+            rest = RawData(data=event.data[written:], address=event.address)
+            with trio.CancelScope(shield=True):
+                await _send(self, rest)
+            return
+    await _send(self, event)
+
+
+async def _send(self: Any, event: Any) -> None:
+    """Hypercorn's send, and the guard for its close race."""
     try:
         await _original_send(self, event)
     except trio.BusyResourceError:  # the EOF of a close in progress (see the docstring)

@@ -11,13 +11,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from ..record.events import ConnectionLogged, Event, MessageReceived, MessageSent, RoomJoined
+from ..record.events import (
+    ConnectionLogged,
+    Event,
+    MessageReceived,
+    MessageSent,
+    RoomJoined,
+    RoomLeft,
+)
 
 #: the connection states that put an actor in touch with the server again
 BACK = frozenset({"connected", "resumed", "snapshot"})
 #: the close codes of a ``lost`` connection whose link broke: none (0), the client's own
 #: "abnormal closure" (1006), the server's heartbeat giving up on a silent peer (4408)
 CUT = frozenset({0, 1006, 4408})
+#: ``room_left`` reasons that are not the server's word that the room closed: an operator's
+#: own click (logged as it clicks, before the server acts on it) and an operator leaving a
+#: room that goes on with the others (``you_left``)
+NOT_CLOSED = frozenset({"closed", "you_left"})
+#: ``room_left`` reasons that are not an event the server sent in the room's order: the
+#: click, and a page's inference from a snapshot without the room (``gone``)
+NOT_HEARD = frozenset({"closed", "gone"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,21 +45,19 @@ class Delivery:
     past_replay: int = 0  # owed to someone whose next resume was past the replay buffer
 
 
-def past_replay(states: Sequence[ConnectionLogged], sent: float) -> bool:
-    """Whether the first time an actor came back after a message was sent at ``sent``, its
-    resume was past the server's replay buffer (``resumed`` then ``resynced``): it had
-    missed more events than the server keeps, so it got a snapshot of the state of now
-    instead of the events. A room still open is in it with its history, so a message owed
-    and not received belonged to a room that had closed meanwhile (docs/protocol.md,
-    Reconnect and resume)."""
+def resynced_after(states: Sequence[ConnectionLogged], sent: float) -> float | None:
+    """When an actor got a snapshot instead of the events it missed, if that was how it
+    first came back after a message was sent at ``sent``: a resume past the server's replay
+    buffer (``resumed`` then ``resynced``). A room still open is in that snapshot with its
+    history (docs/protocol.md, Reconnect and resume); one closed by then is not. A first
+    return that was not a resync counts as a replay, even one lost again before anything
+    came (it may have replayed): the strict reading, which never excuses a delivery the
+    server owed."""
     after = [e for e in states if e.t >= sent and e.state != "left"]
     back = next((i for i, e in enumerate(after) if e.state in BACK), None)
-    return (
-        back is not None
-        and back + 1 < len(after)
-        and after[back].state == "resumed"
-        and after[back + 1].state == "resynced"
-    )
+    if back is None or back + 1 >= len(after) or after[back].state != "resumed":
+        return None
+    return after[back + 1].t if after[back + 1].state == "resynced" else None
 
 
 def unreachable(states: Sequence[ConnectionLogged], sent: float) -> bool:
@@ -93,13 +105,28 @@ def deliveries(events: Sequence[Event]) -> Delivery:
     # when each actor came back with a new session (its old one had expired)
     renewed = {a: [e.t for e in changes if e.state == "snapshot"] for a, changes in states.items()}
     sent: dict[str, list[MessageSent]] = defaultdict(list)  # room -> its messages, in order
+    closed_at: dict[str, float] = {}  # room -> when someone first heard it had closed
+    heard_close: set[tuple[str, str]] = set()  # (actor, room): the server said it closed
     for e in events:
         if isinstance(e, MessageSent):
             sent[e.room].append(e)
+        elif isinstance(e, RoomLeft):
+            if e.reason not in NOT_CLOSED:
+                closed_at.setdefault(e.room, e.t)
+            if e.reason not in NOT_HEARD:
+                heard_close.add((e.actor, e.room))
 
     def skipped(actor: str, e: MessageSent) -> bool:
-        # it got one sent after e: delivery is in order, so e was not on its way
-        return any(got[(actor, later.mid)] for later in sent[e.room] if later.t > e.t)
+        # it got one sent after e, or the room's end: delivery is in order (a message is
+        # taken only while its room is open), so e was not on its way
+        return (actor, e.room) in heard_close or any(
+            got[(actor, later.mid)] for later in sent[e.room] if later.t > e.t
+        )
+
+    def past_replay(actor: str, e: MessageSent) -> bool:
+        # its resume was a snapshot, and the room had closed by then: not in it
+        t = resynced_after(states[actor], e.t)
+        return t is not None and closed_at.get(e.room, t + 1) <= t
 
     lost = duplicated = expected = gone = away = past = 0
     for e in events:
@@ -110,7 +137,7 @@ def deliveries(events: Sequence[Event]) -> Delivery:
                     n = got[(actor, e.mid)]
                     if n == 0 and any(t > e.t for t in renewed.get(actor, ())):
                         gone += 1  # its session, and its place in the room, expired first
-                    elif n == 0 and past_replay(states[actor], e.t) and not skipped(actor, e):
+                    elif n == 0 and past_replay(actor, e) and not skipped(actor, e):
                         past += 1  # the resume that owed it was a snapshot: the room had closed
                     elif n == 0 and unreachable(states[actor], e.t) and not skipped(actor, e):
                         away += 1  # out of reach from the send on, and it never came back

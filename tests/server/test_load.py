@@ -393,3 +393,34 @@ async def test_a_refused_websocket_handshake_followed_by_bytes_is_answered_400(a
         assert answer.startswith(b"HTTP/1.1 400"), answer
         async with server.net.http(server.url) as http:  # the server still serves
             assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_a_frame_begun_is_finished_even_if_its_sender_is_cancelled(socket_conn):
+    """Cancelled after the socket took part of a frame, the send still finishes it: the
+    next frame must not land in its middle."""
+    from hypercorn.events import RawData
+    from hypercorn.trio.tcp_server import TCPServer
+
+    conn, peer = socket_conn
+    big = bytes(range(256)) * 8192
+
+    async def send_cancelled_then_more():
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await TCPServer.protocol_send(conn, RawData(data=big))
+        await TCPServer.protocol_send(conn, RawData(data=b"after"))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(send_cancelled_then_more)
+        with trio.fail_after(10):
+            assert await read_exactly(peer, len(big) + 5) == big + b"after"
+
+
+async def test_nothing_to_write_goes_hypercorns_way(socket_conn):
+    """An empty write says nothing of the socket (a closed one would take it too)."""
+    from hypercorn.events import RawData
+    from hypercorn.trio.tcp_server import TCPServer
+
+    conn, _ = socket_conn
+    await TCPServer.protocol_send(conn, RawData(data=b""))
+    assert conn.sent == [b""]

@@ -110,7 +110,7 @@ class ClientSession(Generic[W]):
         #: replayed events at or below it are dropped against
         self.last_seq = 0
         self.ack_deadline: float | None = None  # when the armed ack timer falls due
-        self._resumed = False  # the last welcome resumed the session
+        self._resumed = False  # the last welcome resumed the session, and nothing came yet
         self._unacked = 0  # events processed and not yet acknowledged on this connection
         self._ids = 0
         self._pending: dict[str, tuple[Any, W]] = {}  # request id -> (request, waiter)
@@ -185,6 +185,7 @@ class ClientSession(Generic[W]):
             step.resynced = self._resumed and isinstance(
                 event, p.OperatorSnapshot | p.VisitorSnapshot
             )
+            self._resumed = False  # it comes first, before any live event
             self.last_seq = seq
             self._unacked += 1
             if self._unacked >= self.ack_every:

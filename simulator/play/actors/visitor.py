@@ -137,8 +137,12 @@ class VirtualVisitor:
         if not isinstance(event, p.VisitorSnapshot) or not self._arrived:
             return [event]
         missed: list[Any] = [event]
-        if self.room is not None and self.room not in {r.room for r in event.rooms}:
+        rooms = {r.room: r for r in event.rooms}
+        if self.room is not None and self.room not in rooms:
             missed.append(p.RoomClosed(room=self.room, reason="gone"))
+        elif self.room is not None:  # its room's history carries the messages it missed
+            for message in rooms[self.room].messages:
+                self._received(message)
         elif self.room is None and event.rooms:
             missed.append(p.RoomOpened(room=event.rooms[-1]))
         if event.call and event.call_state and event.call_state != "ringing":

@@ -370,48 +370,95 @@ def test_a_recipient_that_got_a_later_message_of_the_room_lost_the_skipped_one()
     assert (d.unreachable, d.lost) == (0, 1)
 
 
+def owed_to_an_operator(*states, closed=31.0, reason="operator_closed"):
+    """The soak's case: visitor v1 sends m-1 at 10 into r1, whose operator op1 never gets
+    it; op1 clicks X at 30 and v1 hears the room close (``reason``) at ``closed`` (None:
+    the room stays open). ``states``: op1's connection changes after its first
+    connection at 0."""
+    log = [
+        ev.RoomJoined(t=0, actor="v1", room="r1", role="visitor"),
+        ev.RoomJoined(t=0, actor="op1", room="r1", role="operator"),
+        ev.ConnectionLogged(t=0, actor="op1", state="connected"),
+        ev.MessageSent(t=10, actor="v1", room="r1", mid="m-1"),
+        ev.MessageReceived(t=10.1, actor="v1", room="r1", mid="m-1", n=1),
+        ev.RoomLeft(t=30, actor="op1", room="r1", reason="closed"),
+        *(
+            ev.ConnectionLogged(t=t, actor="op1", state=state, code=1006 if state == "lost" else 0)
+            for t, state in states
+        ),
+    ]
+    if closed is not None:
+        log.append(ev.RoomLeft(t=closed, actor="v1", room="r1", reason=reason))
+    return sorted(log, key=lambda e: e.t)
+
+
 @pytest.mark.parametrize(
     "states",
     [
-        [(5, "lost"), (15, "resumed"), (15, "resynced")],  # away at the send
-        [(12, "lost"), (15, "resumed"), (15.2, "resynced")],  # lost it on its way
-        # the soak's case: a console far behind its feed; the room closes, then it resumes
-        [(40, "lost"), (50, "resumed"), (50.1, "resynced"), (60, "lost"), (65, "resumed")],
+        # connected at the send, far behind its feed; then its link broke
+        [(40, "lost"), (50, "resumed"), (50.1, "resynced")],
+        [(5, "lost"), (50, "resumed"), (50, "resynced")],  # away at the send
     ],
 )
 def test_messages_of_a_closed_room_owed_to_a_resume_past_the_replay_are_not_lost(states):
-    """The first return after the send was a snapshot of now (more than the replay buffer
-    missed): a room still open would be in it with its history, so m-1's had closed."""
-    d = deliveries(owed_to_a_visitor(*states))
+    """Its return after the send was a snapshot of now (more than the replay buffer
+    missed), and the room had closed by then: not in it."""
+    d = deliveries(owed_to_an_operator(*states))
     assert (d.past_replay, d.lost, d.unreachable) == (1, 0, 0)
-    m = metrics(owed_to_a_visitor(*states))
+    m = metrics(owed_to_an_operator(*states))
     assert (m["messages.past_replay"], m["lost_messages"], m["resyncs"]) == (1, 0, 1)
 
 
 @pytest.mark.parametrize(
-    "states",
+    ("states", "closed", "reason"),
     [
+        # the room never closed: a snapshot would have held it, with its history
+        ([(40, "lost"), (50, "resumed"), (50.1, "resynced")], None, ""),
+        # the room closed after the snapshot: it was still open in it
+        ([(40, "lost"), (50, "resumed"), (50.1, "resynced")], 60.0, "operator_closed"),
         # its first return replayed the events: m-1 was owed in that replay
-        [(12, "lost"), (15, "resumed"), (30, "lost"), (40, "resumed"), (40, "resynced")],
+        (
+            [(12, "lost"), (15, "resumed"), (40, "lost"), (50, "resumed"), (50, "resynced")],
+            31.0,
+            "operator_closed",
+        ),
+        # a resume lost again before anything came may have replayed: strict, lost
+        (
+            [(12, "lost"), (35, "resumed"), (35.5, "lost"), (50, "resumed"), (50, "resynced")],
+            31.0,
+            "operator_closed",
+        ),
         # a resume before the send that came back as a snapshot excuses nothing after it
-        [(2, "lost"), (5, "resumed"), (5, "resynced")],
-        # a resume whose snapshot never came (lost again first), then a replay
-        [(12, "lost"), (15, "resumed"), (15.5, "lost"), (20, "resumed")],
+        ([(2, "lost"), (5, "resumed"), (5, "resynced")], 31.0, "operator_closed"),
+        # an operator leaving a room that goes on is no sign the room closed
+        ([(40, "lost"), (50, "resumed"), (50.1, "resynced")], 31.0, "you_left"),
     ],
 )
-def test_a_message_owed_to_a_resume_that_replayed_is_lost(states):
-    d = deliveries(owed_to_a_visitor(*states))
+def test_a_message_owed_to_a_resume_that_could_have_carried_it_is_lost(states, closed, reason):
+    d = deliveries(owed_to_an_operator(*states, closed=closed, reason=reason))
     assert (d.past_replay, d.lost) == (0, 1)
 
 
-def test_a_resume_past_the_replay_does_not_excuse_a_skipped_message():
-    log = owed_to_a_visitor((12, "lost"), (15, "resumed"), (15, "resynced"))
+def test_a_recipient_that_heard_the_room_close_skipped_the_message():
+    """Delivery is in order and a message is taken only while its room is open: the close
+    arriving means m-1 was skipped, whatever came after."""
+    log = owed_to_an_operator((40, "lost"), (50, "resumed"), (50.1, "resynced"))
+    log = sorted(
+        [*log, ev.RoomLeft(t=31, actor="op1", room="r1", reason="visitor_closed")],
+        key=lambda e: e.t,
+    )
+    d = deliveries(log)
+    assert (d.past_replay, d.lost) == (0, 1)
+
+
+def test_a_resume_past_the_replay_does_not_excuse_a_message_skipped_before_it():
+    log = owed_to_an_operator((40, "lost"), (50, "resumed"), (50.1, "resynced"))
     log = sorted(
         [
             *log,
-            ev.MessageSent(t=11, actor="op1", room="r1", mid="m-3"),
+            ev.MessageSent(t=11, actor="v1", room="r1", mid="m-3"),
             ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
-            ev.MessageReceived(t=11.1, actor="op1", room="r1", mid="m-3", n=2),
+            ev.MessageReceived(t=11.2, actor="op1", room="r1", mid="m-3", n=2),
         ],
         key=lambda e: e.t,
     )
