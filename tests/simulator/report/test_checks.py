@@ -297,6 +297,11 @@ def owed_to_a_visitor(*states):
     return sorted(log, key=lambda e: e.t)
 
 
+def merged(log, *more):
+    """``log`` with ``more`` events, in time order (ties keep their order)."""
+    return sorted([*log, *more], key=lambda e: e.t)
+
+
 @pytest.mark.parametrize(
     "states",
     [
@@ -345,10 +350,7 @@ def test_a_recipient_the_server_closed_itself_and_never_came_back_lost_it():
     log = owed_to_a_visitor(
         (20, "left")
     )  # connected at the send; then closed by the server, never back
-    log = sorted(
-        [*log, ev.ConnectionLogged(t=12, actor="v1", state="lost", code=1008)],
-        key=lambda e: e.t,
-    )
+    log = merged(log, ev.ConnectionLogged(t=12, actor="v1", state="lost", code=1008))
     d = deliveries(log)
     assert (d.unreachable, d.lost) == (0, 1)
 
@@ -357,14 +359,11 @@ def test_a_recipient_that_got_a_later_message_of_the_room_lost_the_skipped_one()
     """Delivery is in order: m-3 arriving means m-1 was skipped, not on its way, whatever
     became of the link after."""
     log = owed_to_a_visitor((12, "lost"), (20, "left"))
-    log = sorted(
-        [
-            *log,
-            ev.MessageSent(t=11, actor="op1", room="r1", mid="m-3"),
-            ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
-            ev.MessageReceived(t=11.1, actor="op1", room="r1", mid="m-3", n=2),
-        ],
-        key=lambda e: e.t,
+    log = merged(
+        log,
+        ev.MessageSent(t=11, actor="op1", room="r1", mid="m-3"),
+        ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
+        ev.MessageReceived(t=11.1, actor="op1", room="r1", mid="m-3", n=2),
     )
     d = deliveries(log)
     assert (d.unreachable, d.lost) == (0, 1)
@@ -443,24 +442,18 @@ def test_a_recipient_that_heard_the_room_close_skipped_the_message():
     """Delivery is in order and a message is taken only while its room is open: the close
     arriving means m-1 was skipped, whatever came after."""
     log = owed_to_an_operator((40, "lost"), (50, "resumed"), (50.1, "resynced"))
-    log = sorted(
-        [*log, ev.RoomLeft(t=31, actor="op1", room="r1", reason="visitor_closed")],
-        key=lambda e: e.t,
-    )
+    log = merged(log, ev.RoomLeft(t=31, actor="op1", room="r1", reason="visitor_closed"))
     d = deliveries(log)
     assert (d.past_replay, d.lost) == (0, 1)
 
 
 def test_a_resume_past_the_replay_does_not_excuse_a_message_skipped_before_it():
     log = owed_to_an_operator((40, "lost"), (50, "resumed"), (50.1, "resynced"))
-    log = sorted(
-        [
-            *log,
-            ev.MessageSent(t=11, actor="v1", room="r1", mid="m-3"),
-            ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
-            ev.MessageReceived(t=11.2, actor="op1", room="r1", mid="m-3", n=2),
-        ],
-        key=lambda e: e.t,
+    log = merged(
+        log,
+        ev.MessageSent(t=11, actor="v1", room="r1", mid="m-3"),
+        ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
+        ev.MessageReceived(t=11.2, actor="op1", room="r1", mid="m-3", n=2),
     )
     d = deliveries(log)
     assert (d.past_replay, d.lost) == (0, 1)
