@@ -73,10 +73,10 @@ def unreachable(states: Sequence[ConnectionLogged], sent: float) -> bool:
     owed it, and one the server itself closed otherwise (1008 slow consumer, 1011, 1001)
     lost it to the server.
 
-    :func:`deliveries` also counts it lost when the actor got a later message of the room:
-    delivery is in order, so that one was skipped, not on its way. The blind spot left: a
-    server that failed to deliver to a live connection that then broke for good before
-    anything else of the room came is counted here, not as lost."""
+    :func:`deliveries` also counts it lost when the actor got a later message of the room,
+    or heard the room close: delivery is in order, so that one was skipped, not on its way.
+    The blind spot left: a server that failed to deliver to a live connection that then
+    broke for good before anything else of the room came is counted here, not as lost."""
     back = max((i for i, e in enumerate(states) if e.state in BACK), default=-1)
     if back >= 0 and states[back].t >= sent:
         return False
