@@ -302,6 +302,17 @@ def merged(log, *more):
     return sorted([*log, *more], key=lambda e: e.t)
 
 
+def with_a_later_message(log, sender, recipient):
+    """``log`` with m-3, sent into r1 by ``sender`` at 11 (after m-1), reaching both the
+    sender and ``recipient``."""
+    return merged(
+        log,
+        ev.MessageSent(t=11, actor=sender, room="r1", mid="m-3"),
+        ev.MessageReceived(t=11.1, actor=sender, room="r1", mid="m-3", n=2),
+        ev.MessageReceived(t=11.2, actor=recipient, room="r1", mid="m-3", n=2),
+    )
+
+
 @pytest.mark.parametrize(
     "states",
     [
@@ -359,12 +370,7 @@ def test_a_recipient_that_got_a_later_message_of_the_room_lost_the_skipped_one()
     """Delivery is in order: m-3 arriving means m-1 was skipped, not on its way, whatever
     became of the link after."""
     log = owed_to_a_visitor((12, "lost"), (20, "left"))
-    log = merged(
-        log,
-        ev.MessageSent(t=11, actor="op1", room="r1", mid="m-3"),
-        ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
-        ev.MessageReceived(t=11.1, actor="op1", room="r1", mid="m-3", n=2),
-    )
+    log = with_a_later_message(log, sender="op1", recipient="v1")
     d = deliveries(log)
     assert (d.unreachable, d.lost) == (0, 1)
 
@@ -449,11 +455,6 @@ def test_a_recipient_that_heard_the_room_close_skipped_the_message():
 
 def test_a_resume_past_the_replay_does_not_excuse_a_message_skipped_before_it():
     log = owed_to_an_operator((40, "lost"), (50, "resumed"), (50.1, "resynced"))
-    log = merged(
-        log,
-        ev.MessageSent(t=11, actor="v1", room="r1", mid="m-3"),
-        ev.MessageReceived(t=11.1, actor="v1", room="r1", mid="m-3", n=2),
-        ev.MessageReceived(t=11.2, actor="op1", room="r1", mid="m-3", n=2),
-    )
+    log = with_a_later_message(log, sender="v1", recipient="op1")
     d = deliveries(log)
     assert (d.past_replay, d.lost) == (0, 1)
